@@ -1,0 +1,53 @@
+"""article-search's indexer: Markdown Q&A articles in, a Whoosh index out, searches answered.
+
+The pipeline, one module per step::
+
+    corpus.py     find *.md files, read and hash them, refuse links that leave the corpus
+    articles.py   parse YAML front matter into a frozen Article (or an ArticleError with path and line)
+    rendering.py  Markdown -> sanitised HTML for pages, -> plain text for the index
+    analysis.py   words -> terms (tokenise, lower-case, fold accents, stop words, Snowball stems)
+    schema.py     which fields are searched, stored, sorted
+    store.py      index generations behind an atomic pointer, and the writer lock
+    build.py      full builds (a new generation) and incremental updates (content hashes)
+    query.py      what a student types -> a Whoosh query, malformed syntax as plain words
+    search.py     SearchService: per-thread searchers, ranking, facets, snippets, caching
+    highlight.py  <mark> query terms in titles, snippets and pages, everything else escaped
+    spelling.py   did-you-mean, unmatched words, completions
+    watch.py      keep the index current as files change
+    cli.py        the `index` and `search` commands (a thin shell over the above)
+
+Nothing here imports the web app; the web app uses :class:`SearchService` only.
+"""
+
+from .articles import Article, ArticleError, RelatedLink, parse_article
+from .build import BuildError, BuildReport, UpdateReport, build_index, update_index
+from .corpus import CorpusError, load_corpus
+from .rendering import plain_text, render_markdown
+from .search import Hit, SearchError, SearchResults, SearchService
+from .store import IndexLocked, IndexMissing, IndexStore, IndexStoreError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Article",
+    "ArticleError",
+    "BuildError",
+    "BuildReport",
+    "CorpusError",
+    "Hit",
+    "IndexLocked",
+    "IndexMissing",
+    "IndexStore",
+    "IndexStoreError",
+    "RelatedLink",
+    "SearchError",
+    "SearchResults",
+    "SearchService",
+    "UpdateReport",
+    "build_index",
+    "load_corpus",
+    "parse_article",
+    "plain_text",
+    "render_markdown",
+    "update_index",
+]

@@ -1,0 +1,276 @@
+"""Build and update the index from a corpus.
+
+``build_index`` writes a whole new generation and swaps it in only when it
+has committed; ``update_index`` re-indexes just the files whose content hash
+changed. Both hold the index folder's write lock, so writers take turns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from whoosh import index as whoosh_index
+from whoosh.writing import IndexWriter
+
+from .articles import Article, ArticleError
+from .corpus import CorpusFile, read_all, read_article, scan_files
+from .rendering import plain_text
+from .schema import SCHEMA_VERSION, make_schema
+from .store import IndexStore, IndexStoreError, Pointer, is_disk_full
+
+__all__ = ["BuildError", "BuildReport", "UpdateReport", "build_index", "update_index", "document_for"]
+
+Progress = Callable[[int], None]
+#: Whoosh's pooled writer spills to disk past this many megabytes per process.
+WRITER_LIMIT_MB = 256
+#: Below this many files a second process costs more than it saves.
+PARALLEL_THRESHOLD = 2_000
+
+
+class BuildError(IndexStoreError):
+    """A build or update did not complete; the live index is unchanged."""
+
+
+@dataclass
+class BuildReport:
+    indexed: int
+    errors: list[ArticleError]
+    seconds: float
+    pointer: Pointer
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.indexed / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class UpdateReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[ArticleError] = field(default_factory=list)
+    seconds: float = 0.0
+    pointer: Pointer | None = None
+    rebuilt: BuildReport | None = None
+
+    @property
+    def touched(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.removed)
+
+
+def document_for(article: Article, digest: str) -> dict[str, Any]:
+    """Map an article to the index's fields, indexing repeated text only once."""
+    title_key = " ".join(article.title.lower().split())
+    question = article.question if " ".join(article.question.lower().split()) != title_key else ""
+    alt_title = article.article_title
+    if alt_title and " ".join(alt_title.lower().split()) not in (title_key, " ".join(question.lower().split())):
+        question = f"{question}\n{alt_title}".strip()
+    date = dt.datetime.combine(article.date, dt.time()) if article.date else None
+    doc: dict[str, Any] = {
+        "path": article.source,
+        "content_hash": digest,
+        "article_id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "question": question,
+        "answer": plain_text(article.answer),
+        "keywords": ",".join(article.keywords),
+        "keyword_text": " ; ".join(article.keywords),
+        "completion": "\n".join([article.title, *article.keywords]),
+        "subject": article.subject,
+        "article": json.dumps(article.to_dict(), ensure_ascii=False, default=str),
+    }
+    if date is not None:
+        doc["date"] = date
+    return doc
+
+
+def build_index(
+    corpus: Path,
+    index: Path,
+    *,
+    workers: int | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    lock_timeout: float = 30.0,
+) -> BuildReport:
+    """Index the whole corpus into a new generation and make it live.
+
+    :param workers: writer processes; ``None`` picks 2 for large corpora, else 1.
+    :param strict: fail (and keep the old index) if any article is bad.
+    :param progress: called with the number of files just handled.
+    :raises BuildError: nothing was swapped in; the message says why.
+    """
+    started = time.perf_counter()
+    store = IndexStore(index)
+    with store.write_lock(lock_timeout):
+        files, errors = scan_files(corpus)
+        if on_total:
+            on_total(len(files))
+        workers = workers or (2 if len(files) >= PARALLEL_THRESHOLD else 1)
+        build_dir = store.new_build_dir()
+        try:
+            indexed = _write_generation(build_dir, files, errors, workers, progress)
+            _check_outcome(indexed, errors, strict, corpus)
+            pointer = store.publish(build_dir, indexed)
+        except BaseException as error:
+            store.discard(build_dir)
+            if is_disk_full(error):
+                raise BuildError(f"the disk holding {index} is full; free space and build again (the live index is unchanged)") from None
+            raise
+    errors.sort(key=lambda item: item.source)
+    return BuildReport(indexed, errors, time.perf_counter() - started, pointer)
+
+
+def _write_generation(
+    build_dir: Path, files: list[CorpusFile], errors: list[ArticleError], workers: int, progress: Progress | None
+) -> int:
+    ix = whoosh_index.create_in(str(build_dir), make_schema())
+    options: dict[str, Any] = {"limitmb": WRITER_LIMIT_MB}
+    if workers > 1:
+        options.update(procs=workers, multisegment=True)
+    writer = ix.writer(**options)
+    seen_ids: dict[int, str] = {}
+    seen_urls: dict[str, str] = {}
+    indexed = 0
+    try:
+        for item in read_all(files):
+            if progress:
+                progress(1)
+            if isinstance(item, ArticleError):
+                errors.append(item)
+                continue
+            article, digest = item
+            clash = _clash(article, seen_ids, seen_urls)
+            if clash:
+                errors.append(clash)
+                continue
+            seen_ids[article.id] = seen_urls[article.url] = article.source
+            writer.add_document(**document_for(article, digest))
+            indexed += 1
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    ix.close()
+    return indexed
+
+
+def _clash(article: Article, ids: dict[int, str], urls: dict[str, str]) -> ArticleError | None:
+    if article.id in ids and ids[article.id] != article.source:
+        return ArticleError(article.source, f"duplicate id {article.id}: {ids[article.id]} already uses it; give each article its own id")
+    if article.url in urls and urls[article.url] != article.source:
+        return ArticleError(article.source, f"duplicate url {article.url}: {urls[article.url]} already uses it; give each article its own url")
+    return None
+
+
+def _check_outcome(indexed: int, errors: list[ArticleError], strict: bool, corpus: Path) -> None:
+    if strict and errors:
+        raise BuildError(f"{len(errors)} bad article(s) and --strict is set; fix them (see 'article-search index check') and build again")
+    if indexed == 0:
+        raise BuildError(f"no article in {corpus} could be indexed; check --corpus (the live index is unchanged)")
+
+
+def update_index(
+    corpus: Path,
+    index: Path,
+    *,
+    strict: bool = False,
+    lock_timeout: float = 30.0,
+    progress: Progress | None = None,
+) -> UpdateReport:
+    """Re-index only the files added, changed or removed since the index was written.
+
+    With no index yet (or one of an older schema), this does a full build.
+    """
+    store = IndexStore(index)
+    pointer = store.pointer()
+    if pointer is None or pointer.schema_version != SCHEMA_VERSION:
+        report = UpdateReport()
+        report.rebuilt = build_index(corpus, index, strict=strict, progress=progress, lock_timeout=lock_timeout)
+        report.errors, report.pointer, report.seconds = report.rebuilt.errors, report.rebuilt.pointer, report.rebuilt.seconds
+        return report
+    started = time.perf_counter()
+    with store.write_lock(lock_timeout):
+        pointer = store.require_pointer()  # a build may have swapped it while we waited
+        ix = store.open(pointer)
+        try:
+            report = _apply_changes(ix, corpus, strict)
+            if report.touched:
+                report.pointer = store.bump(pointer, ix.doc_count())
+            else:
+                report.pointer = pointer
+        except OSError as error:
+            if is_disk_full(error):
+                raise BuildError(f"the disk holding {index} is full; free space and update again (the live index is unchanged)") from None
+            raise
+        finally:
+            ix.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _indexed_files(ix: whoosh_index.Index) -> tuple[dict[str, str], dict[int, str], dict[str, str]]:
+    """Return path -> hash, id -> path and url -> path for the live documents (from columns)."""
+    hashes: dict[str, str] = {}
+    ids: dict[int, str] = {}
+    urls: dict[str, str] = {}
+    with ix.reader() as reader:
+        columns = [reader.column_reader(name) for name in ("path", "content_hash", "article_id", "url")]
+        for docnum in reader.all_doc_ids():
+            path, digest, article_id, url = (column[docnum] for column in columns)
+            hashes[path] = digest
+            ids[article_id] = path
+            urls[url] = path
+    return hashes, ids, urls
+
+
+def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> UpdateReport:
+    report = UpdateReport()
+    files, report.errors = scan_files(corpus)
+    hashes, ids, urls = _indexed_files(ix)
+    on_disk = {file.relpath for file in files}
+    gone = [path for path in hashes if path not in on_disk]
+    # A renamed or deleted file frees its id and url for the files that remain.
+    ids = {key: path for key, path in ids.items() if path in on_disk}
+    urls = {key: path for key, path in urls.items() if path in on_disk}
+    pending: list[tuple[Article, str, bool]] = []
+    for file in files:
+        try:
+            article, digest = read_article(file)
+        except ArticleError as error:
+            report.errors.append(error)  # the last good version stays indexed
+            continue
+        if hashes.get(file.relpath) == digest:
+            continue
+        clash = _clash(article, ids, urls)
+        if clash:
+            report.errors.append(clash)
+            continue
+        ids[article.id] = urls[article.url] = article.source
+        pending.append((article, digest, file.relpath in hashes))
+    if strict and report.errors:
+        raise BuildError(f"{len(report.errors)} bad article(s) and --strict is set; nothing was updated")
+    if not pending and not gone:
+        return report
+    writer: IndexWriter = ix.writer()
+    try:
+        for path in gone:
+            writer.delete_by_term("path", path)
+            report.removed.append(path)
+        for article, digest, existed in pending:
+            writer.update_document(**document_for(article, digest))
+            (report.changed if existed else report.added).append(article.source)
+    except BaseException:
+        writer.cancel()
+        raise
+    # Small updates skip merging so they commit in milliseconds; big ones tidy up.
+    writer.commit(merge=report.touched > 100)
+    report.errors.sort(key=lambda item: item.source)
+    return report

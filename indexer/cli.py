@@ -1,0 +1,262 @@
+"""The ``index`` and ``search`` commands: parse options, call the library, print.
+
+Exit codes: 0 ok; 1 a failure explained on stderr in one line; 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from . import __version__
+from .articles import ArticleError
+from .build import BuildReport, UpdateReport, build_index, update_index
+from .corpus import CorpusError, load_corpus
+from .search import SearchError, SearchService
+from .store import IndexStoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("ARTICLE_SEARCH_CORPUS") or "corpus")
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("ARTICLE_SEARCH_INDEX") or "var/index")
+
+
+def corpus_option(command: F) -> F:
+    return click.option(
+        "--corpus", type=click.Path(path_type=Path, file_okay=False), default=default_corpus,
+        show_default="$ARTICLE_SEARCH_CORPUS or corpus", help="Folder of *.md articles.",
+    )(command)
+
+
+def index_option(command: F) -> F:
+    return click.option(
+        "--index", "index_dir", type=click.Path(path_type=Path, file_okay=False), default=default_index,
+        show_default="$ARTICLE_SEARCH_INDEX or var/index", help="Index folder.",
+    )(command)
+
+
+def lock_option(command: F) -> F:
+    return click.option(
+        "--lock-timeout", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
+        help="Seconds to wait for another build or update to finish.",
+    )(command)
+
+
+def explain_failures(command: F) -> F:
+    """Turn the library's errors into one line on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (IndexStoreError, CorpusError, SearchError) as error:
+            raise click.ClickException(str(error)) from None
+        except OSError as error:
+            raise click.ClickException(f"{error.filename or ''}: {error.strerror}; check the path and permissions") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="article-search")
+def cli() -> None:
+    """Search Q&A articles: build the index, keep it current, query it."""
+
+
+@cli.group()
+def index() -> None:
+    """Build, update, watch and check the search index."""
+
+
+def _progress_bar(label: str) -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:
+    """A tqdm bar on a terminal; nothing when stderr is piped (cron, CI)."""
+    if not sys.stderr.isatty():
+        return None, None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit=" files", file=sys.stderr, leave=False)
+
+    def total(count: int) -> None:
+        bar.total = count
+        bar.refresh()
+
+    return bar.update, total, bar.close
+
+
+def _report_errors(errors: list[ArticleError]) -> None:
+    for error in errors:
+        click.echo(f"skipped {error}", err=True)
+
+
+@index.command("build")
+@corpus_option
+@index_option
+@click.option("--workers", type=click.IntRange(1, 16), default=None, help="Writer processes (default: 2 for large corpora).")
+@click.option("--strict", is_flag=True, help="Fail, keeping the live index, if any article is bad.")
+@lock_option
+@explain_failures
+def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bool, lock_timeout: float) -> None:
+    """Rebuild the whole index into a new generation, then swap it in.
+
+    The live index keeps serving until the new one has committed; a failed or
+    killed build leaves it as it was. Bad articles are reported and skipped.
+
+    Example: article-search index build --corpus corpus --index var/index
+    """
+    update, total, close = _progress_bar("indexing")
+    try:
+        report = build_index(corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout)
+    finally:
+        close()
+    _report_errors(report.errors)
+    click.echo(_build_summary(report, index_dir))
+
+
+def _build_summary(report: BuildReport, index_dir: Path) -> str:
+    skipped = f", skipped {len(report.errors)} bad file(s)" if report.errors else ""
+    return (
+        f"indexed {report.indexed} articles{skipped} in {report.seconds:.2f} s "
+        f"({report.docs_per_second:.0f} docs/s); {index_dir} is now generation {report.pointer.generation}"
+    )
+
+
+@index.command("update")
+@corpus_option
+@index_option
+@click.option("--strict", is_flag=True, help="Change nothing if any article is bad.")
+@lock_option
+@explain_failures
+def update_command(corpus: Path, index_dir: Path, strict: bool, lock_timeout: float) -> None:
+    """Re-index only the articles added, changed or removed since the last run.
+
+    Changes are found by content hash, not by modification time. With no
+    index yet, this builds one.
+
+    Example: article-search index update --corpus corpus
+    """
+    report = update_index(corpus, index_dir, strict=strict, lock_timeout=lock_timeout)
+    _report_errors(report.errors)
+    click.echo(_update_summary(report, index_dir))
+
+
+def _update_summary(report: UpdateReport, index_dir: Path) -> str:
+    if report.rebuilt is not None:
+        return "no usable index was there, so built one: " + _build_summary(report.rebuilt, index_dir)
+    lines = [f"  {sign} {path}" for sign, paths in (("+", report.added), ("~", report.changed), ("-", report.removed)) for path in paths]
+    skipped = f", {len(report.errors)} bad file(s) skipped" if report.errors else ""
+    generation = report.pointer.generation if report.pointer else 0
+    head = (
+        f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}{skipped} "
+        f"in {report.seconds:.2f} s; generation {generation}"
+    )
+    return "\n".join([head, *lines])
+
+
+@index.command("watch")
+@corpus_option
+@index_option
+@click.option("--debounce", type=click.FloatRange(0.05, 60), default=0.5, show_default=True, help="Seconds of quiet before updating.")
+@lock_option
+@explain_failures
+def watch_command(corpus: Path, index_dir: Path, debounce: float, lock_timeout: float) -> None:
+    """Keep the index current as article files change (Ctrl-C stops).
+
+    Example: article-search index watch --corpus corpus
+    """
+    from .watch import watch_corpus
+
+    if not corpus.is_dir():
+        raise CorpusError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set ARTICLE_SEARCH_CORPUS")
+    click.echo(f"watching {corpus} for changes; Ctrl-C stops", err=True)
+
+    def on_update(report: UpdateReport) -> None:
+        _report_errors(report.errors)
+        if report.touched or report.rebuilt:
+            click.echo(_update_summary(report, index_dir))
+
+    def on_error(error: Exception) -> None:
+        click.echo(f"update failed: {error}", err=True)
+
+    try:
+        watch_corpus(corpus, index_dir, on_update=on_update, on_error=on_error, debounce=debounce, lock_timeout=lock_timeout)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@index.command("check")
+@corpus_option
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@explain_failures
+def check_command(corpus: Path, as_json: bool) -> None:
+    """Validate every article without indexing; exit 1 if any is bad.
+
+    Each problem is listed with its path, line (where one applies) and what to fix.
+
+    Example: article-search index check --corpus corpus --json
+    """
+    scan = load_corpus(corpus)
+    if as_json:
+        click.echo(json.dumps({
+            "ok": not scan.errors, "articles": len(scan.articles), "errors": [error.as_dict() for error in scan.errors],
+        }, indent=2))
+    else:
+        for error in scan.errors:
+            click.echo(str(error))
+        click.echo(f"{len(scan.articles)} good article(s), {len(scan.errors)} bad file(s)", err=True)
+    if scan.errors:
+        sys.exit(1)
+
+
+@cli.command("search")
+@click.argument("query")
+@index_option
+@click.option("--limit", type=click.IntRange(1, 50), default=10, show_default=True, help="Results per page.")
+@click.option("--page", type=click.IntRange(1, 1000), default=1, show_default=True, help="Page of results.")
+@click.option("--subject", default=None, help="Only articles of this subject.")
+@click.option("--json", "as_json", is_flag=True, help="Print the /api/search JSON shape.")
+@explain_failures
+def search_command(query: str, index_dir: Path, limit: int, page: int, subject: str | None, as_json: bool) -> None:
+    """Search the index and print ranked results with highlighted snippets.
+
+    Example: article-search search "drug tolerance mechanisms" --limit 5
+    """
+    results = SearchService(index_dir).search(query, page=page, per_page=limit, subject=subject)
+    if as_json:
+        click.echo(json.dumps(results.as_dict(), ensure_ascii=False, indent=2))
+        return
+    styled = sys.stdout.isatty()
+    click.echo(f"{results.total} result(s) for {results.query!r} in {results.took_ms:.1f} ms")
+    if results.suggestion:
+        click.echo(f"did you mean: {results.suggestion}")
+    if results.unmatched:
+        click.echo(f"no article contains: {', '.join(results.unmatched)}")
+    first = (results.page - 1) * results.per_page
+    for rank, hit in enumerate(results.results, start=first + 1):
+        click.echo(f"\n{rank}. {_terminal(hit.title_html, styled)}  [{hit.subject}]")
+        click.echo(f"   {hit.url}  score {hit.score:.2f}")
+        click.echo(f"   {_terminal(hit.snippet_html, styled)}")
+
+
+def _terminal(fragment: str, styled: bool) -> str:
+    """Show <mark> as bold on a terminal, as [brackets] when piped."""
+    import html
+
+    on, off = ("\x1b[1m", "\x1b[0m") if styled else ("[", "]")
+    return html.unescape(re.sub(r"</?mark>", lambda m: off if m.group(0).startswith("</") else on, fragment))
+
+
+def main() -> None:
+    cli(prog_name="article-search")

@@ -1,0 +1,123 @@
+"""Mark query terms in text: titles, snippets and rendered article pages.
+
+Text is run through the same analyzer as the index, so a query stem marks
+every surface form that shares it ("tolerant" marks "tolerance"). Every
+character of the input is escaped; the only markup added is ``<mark>``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from .analysis import text_analyzer
+
+__all__ = ["Highlighter", "Snippet"]
+
+_TAG_SPLIT = re.compile(r"(<[^>]*>)")
+_NO_MARK_INSIDE = {"a", "code", "pre"}
+
+
+@dataclass(frozen=True)
+class Snippet:
+    html: str
+    matched: tuple[str, ...]  # the surface forms that were marked, in order of first use
+
+
+class Highlighter:
+    """Highlights for one query's stemmed terms; cheap to create per search."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = frozenset(terms)
+        self._analyzer = text_analyzer()
+
+    def _spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Return (start, end, stem) of each word of ``text`` that matches a query term."""
+        if not self.terms or not text:
+            return []
+        return [
+            (token.startchar, token.endchar, token.text)
+            for token in self._analyzer(text, chars=True, mode="query", removestops=True)
+            if token.text in self.terms
+        ]
+
+    def mark(self, text: str) -> str:
+        """Escape ``text`` and wrap every matching word in ``<mark>``."""
+        return _render(text, self._spans(text), 0, len(text))
+
+    def matched_forms(self, text: str) -> list[str]:
+        """Return the distinct words of ``text`` (lower-cased) that match the query."""
+        return list(dict.fromkeys(text[start:end].lower() for start, end, _ in self._spans(text)))
+
+    def snippet(self, text: str, size: int = 220) -> Snippet:
+        """Pick the window of about ``size`` characters with the most distinct matches."""
+        spans = self._spans(text)
+        if not spans:
+            end = _word_end(text, size)
+            return Snippet(html.escape(text[:end]) + (" …" if end < len(text) else ""), ())
+        best_start, best_score = 0, -1.0
+        for i, (start, _, _) in enumerate(spans):
+            window = [span for span in spans[i:] if span[1] <= start + size]
+            distinct = len({stem for _, _, stem in window})
+            score = distinct + 0.1 * len(window)
+            if score > best_score:
+                best_start, best_score = start, score
+        start = _sentence_start(text, best_start, size // 3)
+        end = _word_end(text, start + size)
+        inside = [span for span in spans if span[0] >= start and span[1] <= end]
+        body = _render(text, inside, start, end)
+        prefix = "… " if start > 0 else ""
+        suffix = " …" if end < len(text) else ""
+        matched = tuple(dict.fromkeys(text[a:b].lower() for a, b, _ in inside))
+        return Snippet(prefix + body + suffix, matched)
+
+    def mark_html(self, fragment: str) -> str:
+        """Mark terms in the text of trusted, sanitised HTML, leaving tags alone."""
+        out: list[str] = []
+        skip_depth = 0
+        for part in _TAG_SPLIT.split(fragment):
+            if part.startswith("<"):
+                name = part.strip("</>").split()[0].lower() if part.strip("</> ") else ""
+                if name in _NO_MARK_INSIDE:
+                    skip_depth += -1 if part.startswith("</") else 1
+                out.append(part)
+            elif part and skip_depth <= 0:
+                out.append(self.mark(html.unescape(part)))
+            else:
+                out.append(part)
+        return "".join(out)
+
+
+def _render(text: str, spans: list[tuple[int, int, str]], start: int, end: int) -> str:
+    out: list[str] = []
+    cursor = start
+    for a, b, _ in spans:
+        if a < cursor or b > end:
+            continue
+        out.append(html.escape(text[cursor:a]))
+        out.append(f"<mark>{html.escape(text[a:b])}</mark>")
+        cursor = b
+    out.append(html.escape(text[cursor:end]))
+    return "".join(out)
+
+
+def _sentence_start(text: str, position: int, reach: int) -> int:
+    """Start at the sentence holding ``position`` if it begins within ``reach`` characters."""
+    floor = max(0, position - reach)
+    for mark in (". ", "\n", "? ", "! ", ": "):
+        found = text.rfind(mark, floor, position)
+        if found != -1:
+            return found + len(mark)
+    if floor == 0:
+        return 0
+    space = text.find(" ", floor, position)
+    return space + 1 if space != -1 else position
+
+
+def _word_end(text: str, position: int) -> int:
+    if position >= len(text):
+        return len(text)
+    space = text.rfind(" ", 0, position)
+    return space if space > 0 else position

@@ -1,0 +1,112 @@
+"""Turn what a student types into a Whoosh query.
+
+Supported: several words (any may match; documents matching more rank
+higher), "quoted phrases", ``-exclude``, ``OR``/``AND``/``NOT`` and
+parentheses. Anything malformed (an unclosed quote or parenthesis, a lone
+operator) is searched as plain words instead of failing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from whoosh import qparser, query as wq
+from whoosh.fields import Schema
+
+from .schema import FIELD_BOOSTS, SEARCH_FIELDS
+
+__all__ = ["ParsedQuery", "QueryParser", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "positive_terms"]
+
+#: Longer input is cut: no real question needs more, and parsing cost grows with it.
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TERMS = 32
+#: Bonus for each extra query word a document matches (Whoosh's OrGroup factor).
+COORDINATION = 0.9
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SYNTAX = re.compile(r"[\"()\[\]{}^~:*?\\+]|(?<!\w)-|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # the cleaned input
+    query: wq.Query
+    words: tuple[str, ...]  # the plain words the user typed, for "did you mean" and "no match for"
+    plain: bool  # True when syntax was ignored because it was malformed
+
+
+def clean(text: str) -> str:
+    """Drop control characters, collapse spaces and cut to the length limit."""
+    text = _CONTROL.sub(" ", text or "")
+    return " ".join(text.split())[:MAX_QUERY_CHARS]
+
+
+def plain_words(text: str) -> tuple[str, ...]:
+    """The words of a query with its syntax removed."""
+    return tuple(_SYNTAX.sub(" ", text).split())[:MAX_QUERY_TERMS]
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0 and text.count('"') % 2 == 0
+
+
+class QueryParser:
+    """A parser for the search fields, built once per index schema."""
+
+    def __init__(self, schema: Schema) -> None:
+        self._parser = qparser.QueryParser(None, schema, group=qparser.OrGroup.factory(COORDINATION))
+        self._parser.remove_plugin_class(qparser.WildcardPlugin)
+        self._parser.remove_plugin_class(qparser.FieldsPlugin)
+        self._parser.remove_plugin_class(qparser.RangePlugin)
+        self._parser.remove_plugin_class(qparser.BoostPlugin)
+        self._parser.remove_plugin_class(qparser.EveryPlugin)
+        self._parser.remove_plugin_class(qparser.SingleQuotePlugin)
+        # "-word" excludes, but the hyphen inside "cross-tolerance" does not.
+        self._parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![\w])\+", minusexpr=r"(?<![\w])-"))
+        self._parser.add_plugin(qparser.MultifieldPlugin(SEARCH_FIELDS, fieldboosts=FIELD_BOOSTS))
+
+    def parse(self, text: str) -> ParsedQuery:
+        """Parse ``text``; fall back to plain words when its syntax is broken."""
+        text = clean(text)
+        words = plain_words(text)
+        plain = not _balanced(text)
+        source = " ".join(words) if plain else text
+        try:
+            parsed = self._parser.parse(source)
+        except Exception:  # Whoosh's parser can raise on odd input; words always parse
+            plain = True
+            parsed = self._parser.parse(" ".join(words))
+        if parsed is wq.NullQuery or not positive_terms(parsed):
+            # e.g. "-word" alone or "NOT x": nothing to match, so search the words
+            if words and source != " ".join(words):
+                plain = True
+                parsed = self._parser.parse(" ".join(words))
+        return ParsedQuery(text, parsed, words, plain)
+
+
+def positive_terms(q: wq.Query) -> set[tuple[str, str]]:
+    """Return the (field, term) pairs a matching document may contain (not the excluded ones)."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(node: wq.Query) -> None:
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if isinstance(node, (wq.Term, wq.Phrase)) or not node.is_leaf():
+            if node.is_leaf():
+                for field, text in node.iter_all_terms():
+                    found.add((field, text if isinstance(text, str) else text.decode("utf-8", "replace")))
+            else:
+                for child in node.children():
+                    walk(child)
+
+    walk(q)
+    return found

@@ -1,0 +1,305 @@
+"""The search service: open an index once, answer queries from any thread.
+
+Whoosh searchers are not thread-safe, so each thread keeps its own. At most
+once a second a thread compares the index folder's generation with the one
+its searcher was opened on, and opens a fresh searcher when a build or update
+has committed since (``Searcher.refresh()`` is avoided: after
+``update_document`` it was measured to return old copies as well).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index, query as wq, scoring, sorting
+from whoosh.searching import Searcher
+
+from .articles import Article
+from .highlight import Highlighter
+from .query import ParsedQuery, QueryParser, positive_terms
+from .rendering import plain_text
+from .schema import KEYWORD_BOOST
+from .store import IndexStore, Pointer
+from .spelling import Speller
+
+__all__ = ["SearchService", "SearchResults", "Hit", "SearchError", "MAX_PER_PAGE", "MAX_PAGE"]
+
+MAX_PER_PAGE = 50
+MAX_PAGE = 1000
+REFRESH_SECONDS = 1.0
+CACHE_SIZE = 512
+
+
+class SearchError(ValueError):
+    """A search request outside the limits; the message says which."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    title: str
+    title_html: str
+    url: str
+    subject: str
+    snippet_html: str
+    score: float
+    date: str | None
+    matched_terms: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "title_html": self.title_html,
+            "url": self.url,
+            "subject": self.subject,
+            "snippet_html": self.snippet_html,
+            "score": round(self.score, 4),
+            "date": self.date,
+            "matched_terms": list(self.matched_terms),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    suggestion: str | None
+    facets: dict[str, int]
+    results: tuple[Hit, ...]
+    subject: str | None = None
+    unmatched: tuple[str, ...] = ()  # words of the query that no article contains
+    generation: int = 0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page)) if self.per_page else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's ``/api/search`` shape (plus ``unmatched``)."""
+        return {
+            "ok": True,
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": round(self.took_ms, 2),
+            "suggestion": self.suggestion,
+            "facets": {"subject": dict(self.facets)},
+            "results": [hit.as_dict() for hit in self.results],
+            "unmatched": list(self.unmatched),
+        }
+
+
+@dataclass
+class _Local(threading.local):
+    generation: int = -1
+    searcher: Searcher | None = None
+    checked: float = 0.0
+
+
+@dataclass
+class _Shared:
+    pointer: Pointer | None = None
+    index: whoosh_index.Index | None = None
+    parser: QueryParser | None = None
+    cache: OrderedDict[tuple[Any, ...], SearchResults] = field(default_factory=OrderedDict)
+
+
+class SearchService:
+    """Search one index folder; safe to share between threads."""
+
+    def __init__(self, index_dir: Path | str, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.store = IndexStore(index_dir)
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._shared = _Shared()
+        self._local = _Local()
+        self._weighting = scoring.BM25F(B=0.75, K1=1.2, title_B=0.3, keyword_text_B=0.3)
+
+    # -- opening and refreshing -------------------------------------------------
+
+    def _searcher(self) -> Searcher:
+        """This thread's searcher, reopened when the index has a newer generation."""
+        local = self._local
+        now = time.monotonic()
+        if local.searcher is not None and now - local.checked < self.refresh_seconds:
+            return local.searcher
+        local.checked = now
+        pointer = self._current()
+        if local.searcher is None or local.generation != pointer.generation:
+            old = local.searcher
+            assert self._shared.index is not None
+            local.searcher = self._shared.index.searcher(weighting=self._weighting)
+            local.generation = pointer.generation
+            if old is not None:
+                old.close()  # only this thread ever used it
+        return local.searcher
+
+    def _current(self) -> Pointer:
+        with self._lock:
+            shared = self._shared
+            pointer = self.store.require_pointer()
+            if shared.pointer is None or pointer.dir != shared.pointer.dir or shared.index is None:
+                index = self.store.open(pointer)
+                shared.index, shared.parser = index, QueryParser(index.schema)
+                shared.cache.clear()
+            shared.pointer = pointer
+            return pointer
+
+    @property
+    def pointer(self) -> Pointer:
+        self._searcher()
+        assert self._shared.pointer is not None
+        return self._shared.pointer
+
+    def close(self) -> None:
+        if self._local.searcher is not None:
+            self._local.searcher.close()
+            self._local.searcher = None
+
+    # -- searching ----------------------------------------------------------------
+
+    def search(self, text: str, *, page: int = 1, per_page: int = 10, subject: str | None = None) -> SearchResults:
+        """Run a query and return one page of highlighted results.
+
+        :param text: what the user typed; malformed syntax is searched as words.
+        :param page: 1-based page number, at most :data:`MAX_PAGE`.
+        :param per_page: results per page, 1 to :data:`MAX_PER_PAGE`.
+        :param subject: only articles of this subject (facet counts ignore it).
+        :raises SearchError: a page or page size out of bounds.
+        """
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise SearchError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+        if not 1 <= page <= MAX_PAGE:
+            raise SearchError(f"page must be between 1 and {MAX_PAGE}")
+        started = time.perf_counter()
+        searcher = self._searcher()
+        subject = subject or None
+        key = (self._local.generation, text, page, per_page, subject)
+        cached = self._cache_get(key)
+        if cached is not None:
+            took = (time.perf_counter() - started) * 1000
+            return SearchResults(**{**vars(cached), "took_ms": took})
+        assert self._shared.parser is not None
+        parsed = self._shared.parser.parse(text)
+        results = self._run(searcher, parsed, page, per_page, subject, started)
+        self._cache_put(key, results)
+        return results
+
+    def _run(
+        self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float
+    ) -> SearchResults:
+        terms = positive_terms(parsed.query)
+        if not terms:
+            return SearchResults(parsed.text, 0, page, per_page, _ms(started), None, {}, (), subject)
+        q = _with_keyword_bonus(parsed)
+        facets = _subject_counts(searcher, q)
+        filter_q = wq.Term("subject", subject) if subject else None
+        page_results = searcher.search_page(q, page, pagelen=per_page, filter=filter_q)
+        total = page_results.total
+        highlighter = Highlighter(text for _, text in terms)
+        hits = tuple(_hit(hit, highlighter) for hit in page_results) if page_results.offset < total else ()
+        speller = Speller(searcher)
+        unmatched = speller.unmatched(parsed.words)
+        suggestion = speller.suggestion(parsed.text, parsed.words)
+        return SearchResults(
+            parsed.text, total, page, per_page, _ms(started), suggestion, facets, hits, subject,
+            tuple(unmatched), self._local.generation,
+        )
+
+    def _cache_get(self, key: tuple[Any, ...]) -> SearchResults | None:
+        with self._lock:
+            found = self._shared.cache.get(key)
+            if found is not None:
+                self._shared.cache.move_to_end(key)
+            return found
+
+    def _cache_put(self, key: tuple[Any, ...], value: SearchResults) -> None:
+        with self._lock:
+            cache = self._shared.cache
+            cache[key] = value
+            while len(cache) > CACHE_SIZE:
+                cache.popitem(last=False)
+
+    # -- articles and completions ------------------------------------------------
+
+    def article(self, *, url: str | None = None, article_id: int | None = None) -> Article | None:
+        """Return the indexed article at ``url`` or with ``article_id``, or None."""
+        searcher = self._searcher()
+        if url is not None:
+            fields = searcher.document(url=url)
+        elif article_id is not None and 0 <= article_id < 2**64:
+            fields = searcher.document(article_id=article_id)
+        else:
+            return None
+        return Article.from_dict(json.loads(fields["article"])) if fields else None
+
+    def existing_urls(self, urls: list[str]) -> set[str]:
+        """Return which of ``urls`` are articles in the index (to link only those)."""
+        searcher = self._searcher()
+        return {url for url in urls if url and searcher.document_number(url=url) is not None}
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Complete a partial query from titles, keywords and indexed words."""
+        return Speller(self._searcher()).complete(prefix, limit)
+
+    def highlighter(self, text: str) -> Highlighter:
+        """A highlighter for a query's terms (for marking an article page)."""
+        self._searcher()
+        assert self._shared.parser is not None
+        return Highlighter(term for _, term in positive_terms(self._shared.parser.parse(text).query))
+
+    def stats(self) -> dict[str, Any]:
+        pointer = self.pointer
+        return {"documents": self._searcher().doc_count(), "generation": pointer.generation, "built_at": pointer.built_at, "updated_at": pointer.updated_at}
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _with_keyword_bonus(parsed: ParsedQuery) -> wq.Query:
+    """Add a bonus for articles whose keywords include the whole query."""
+    phrase = " ".join(parsed.words).lower()
+    if not phrase or parsed.query.is_leaf() and isinstance(parsed.query, wq.Phrase):
+        return parsed.query
+    return wq.Or([parsed.query, wq.Term("keywords", phrase, boost=KEYWORD_BOOST)]) if not _has_required(parsed.query) else parsed.query
+
+
+def _has_required(q: wq.Query) -> bool:
+    return isinstance(q, (wq.And, wq.AndNot, wq.AndMaybe, wq.Require))
+
+
+def _subject_counts(searcher: Searcher, q: wq.Query) -> dict[str, int]:
+    facet = sorting.FieldFacet("subject", maptype=sorting.Count)
+    results = searcher.search(q, limit=1, groupedby={"subject": facet}, scored=False)
+    counts = results.groups("subject")
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _hit(hit: Any, highlighter: Highlighter) -> Hit:
+    data = json.loads(hit["article"])
+    snippet = highlighter.snippet(plain_text(data["answer"]))
+    title = data["title"]
+    matched = list(dict.fromkeys(highlighter.matched_forms(title) + list(snippet.matched)))
+    return Hit(
+        id=data["id"],
+        title=title,
+        title_html=highlighter.mark(title),
+        url=data["url"],
+        subject=data.get("subject", ""),
+        snippet_html=snippet.html,
+        score=float(hit.score or 0.0),
+        date=data.get("date"),
+        matched_terms=tuple(matched),
+    )

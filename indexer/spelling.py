@@ -1,0 +1,102 @@
+"""Words the index does not know: "did you mean", "no article contains", completions.
+
+Suggestions come from the unstemmed words Whoosh keeps for spelling
+(``spelling=True`` fields), so a correction is always a real word of the corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import islice
+
+from whoosh.searching import Searcher
+
+from .analysis import text_analyzer
+from .query import clean
+
+__all__ = ["Speller"]
+
+_TEXT_FIELDS = ("title", "question", "answer", "keyword_text")
+_SPELL_FIELDS = ("title", "answer")
+#: Bound the work one completion request may cause.
+MAX_EXPANSIONS = 500
+MIN_WORD_FOR_CORRECTION = 3
+
+
+class Speller:
+    """Spelling help over one searcher (cheap to create per request)."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self._analyzer = text_analyzer()
+
+    def _frequency(self, word: str) -> int | None:
+        """Documents containing ``word`` in any text field; None for a stop word."""
+        stems = [token.text for token in self._analyzer(word)]
+        if not stems:
+            return None
+        return min(
+            max(self.searcher.doc_frequency(field, stem) for field in _TEXT_FIELDS) for stem in stems
+        )
+
+    def unmatched(self, words: tuple[str, ...]) -> list[str]:
+        """Return the query words that no article contains."""
+        return [word for word in dict.fromkeys(words) if self._frequency(word) == 0]
+
+    def correct(self, word: str) -> str | None:
+        """Return the likeliest real word for a misspelt one, or None."""
+        lowered = word.lower()
+        if len(lowered) < MIN_WORD_FOR_CORRECTION or not lowered.isalpha():
+            return None
+        for field in _SPELL_FIELDS:
+            for candidate in map(_text, self.searcher.suggest(field, lowered, limit=3, maxdist=2, prefix=1)):
+                if candidate != lowered and (self._frequency(candidate) or 0) > 0:
+                    return candidate
+        return None
+
+    def known(self, word: str) -> bool:
+        """True when ``word`` itself (not just its stem) occurs in the corpus."""
+        reader = self.searcher.reader()
+        return any((field, word) in reader for field in ("spell_title", "spell_answer") if field in reader.schema)
+
+    def suggestion(self, text: str, words: tuple[str, ...]) -> str | None:
+        """Rewrite ``text`` with each word the corpus does not contain corrected."""
+        corrected = text
+        for word in dict.fromkeys(words):
+            lowered = word.lower()
+            if len(lowered) < MIN_WORD_FOR_CORRECTION or self._frequency(word) is None or self.known(lowered):
+                continue
+            better = self.correct(word)
+            if better:
+                corrected = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, corrected)
+        return corrected if corrected != text else None
+
+    def complete(self, prefix: str, limit: int = 8) -> list[str]:
+        """Complete a partial query: whole titles and keywords first, then the last word."""
+        prefix = clean(prefix).lower()
+        if not prefix.strip():
+            return []
+        reader = self.searcher.reader()
+        found: dict[str, int] = {}
+        for term in map(_text, islice(reader.expand_prefix("completion", prefix), MAX_EXPANSIONS)):
+            found[term] = reader.doc_frequency("completion", term)
+        ranked = sorted(found, key=lambda term: (-found[term], len(term), term))[:limit]
+        if len(ranked) < limit:
+            head, _, last = prefix.rpartition(" ")
+            if last:
+                words: dict[str, int] = {}
+                for field in ("spell_title", "spell_answer"):
+                    if field in reader.schema:
+                        for term in map(_text, islice(reader.expand_prefix(field, last), MAX_EXPANSIONS)):
+                            words[term] = words.get(term, 0) + reader.doc_frequency(field, term)
+                for word in sorted(words, key=lambda w: (-words[w], w)):
+                    completion = f"{head} {word}".strip()
+                    if completion not in ranked and completion != prefix:
+                        ranked.append(completion)
+                    if len(ranked) >= limit:
+                        break
+        return ranked
+
+
+def _text(term: str | bytes) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term

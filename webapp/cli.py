@@ -1,0 +1,31 @@
+"""The ``article-search`` command: the indexer's commands plus ``serve``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from indexer.cli import cli, corpus_option, explain_failures, index_option
+
+
+@cli.command("serve")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="$HOST or 127.0.0.1", help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "8000")), show_default="$PORT or 8000", help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Gunicorn worker processes.")
+@index_option
+@corpus_option
+@explain_failures
+def serve_command(host: str, port: int, workers: int, index_dir: Path, corpus: Path) -> None:
+    """Serve the web app and JSON API with gunicorn (a production WSGI server).
+
+    Example: article-search serve --port 8000 --workers 2
+    """
+    from .server import serve
+
+    serve(host=host, port=port, workers=workers, index_dir=index_dir, corpus_dir=corpus)
+
+
+def main() -> None:
+    cli(prog_name="article-search")
