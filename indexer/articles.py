@@ -106,6 +106,7 @@ class Article:
             },
             "related": [vars(link) for link in self.related],
             "extra": self.extra,
+            "source": self.source,
         }
 
     @classmethod
@@ -130,6 +131,7 @@ class Article:
             keywords=tuple(seo.get("page_keywords", ())),
             related=tuple(RelatedLink(**link) for link in data.get("related", ())),
             extra=data.get("extra", {}),
+            source=data.get("source", ""),
         )
 
 
@@ -198,7 +200,9 @@ def _load_yaml(front: str, source: str, first_line: int) -> Any:
     try:
         return yaml.load(front, Loader=SafeLoader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        # The context mark is where the broken construct starts (e.g. an unclosed "["),
+        # which is where a person has to look; the problem mark is where YAML gave up.
+        mark = error.context_mark or error.problem_mark
         line = mark.line + first_line if mark is not None else None
         problem = error.problem or "invalid YAML"
         raise ArticleError(source, f"invalid YAML: {problem}; fix the front matter", line) from None

@@ -17,7 +17,7 @@ from .analysis import text_analyzer
 __all__ = ["Highlighter", "Snippet"]
 
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
-_NO_MARK_INSIDE = {"a", "code", "pre"}
+_NO_MARK_INSIDE = {"code", "pre"}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from whoosh.searching import Searcher
 from .articles import Article
 from .highlight import Highlighter
 from .query import ParsedQuery, QueryParser, positive_terms
+from .ranking import Ranked, rank
 from .rendering import plain_text
 from .schema import KEYWORD_BOOST
 from .store import IndexStore, Pointer
@@ -196,24 +197,43 @@ class SearchService:
         self._cache_put(key, results)
         return results
 
+    def ranked_ids(self, text: str, limit: int = 100, *, subject: str | None = None) -> list[int]:
+        """Return the ids of the best ``limit`` articles for ``text``, best first.
+
+        The same parsing and ranking as :meth:`search`, without pages, snippets
+        or the page-size limit (for evaluation and exports).
+        """
+        searcher = self._searcher()
+        assert self._shared.parser is not None
+        parsed = self._shared.parser.parse(text)
+        if not positive_terms(parsed.query):
+            return []
+        filter_q = wq.Term("subject", subject) if subject else None
+        ranked = self._ranked(searcher, parsed, limit, filter_q)
+        column = searcher.reader().column_reader("article_id")
+        return [column[docnum] for docnum, _ in ranked.hits]
+
+    def _ranked(self, searcher: Searcher, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None) -> Ranked:
+        """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
+        return rank(searcher, _with_keyword_bonus(parsed), parsed, limit, filter_q)
+
     def _run(
         self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float
     ) -> SearchResults:
         terms = positive_terms(parsed.query)
         if not terms:
             return SearchResults(parsed.text, 0, page, per_page, _ms(started), None, {}, (), subject)
-        q = _with_keyword_bonus(parsed)
-        facets = _subject_counts(searcher, q)
+        facets = _subject_counts(searcher, _with_keyword_bonus(parsed))
         filter_q = wq.Term("subject", subject) if subject else None
-        page_results = searcher.search_page(q, page, pagelen=per_page, filter=filter_q)
-        total = page_results.total
+        ranked = self._ranked(searcher, parsed, page * per_page, filter_q)
         highlighter = Highlighter(text for _, text in terms)
-        hits = tuple(_hit(hit, highlighter) for hit in page_results) if page_results.offset < total else ()
+        window = ranked.hits[(page - 1) * per_page : page * per_page]
+        hits = tuple(_hit(searcher.stored_fields(docnum), score, highlighter) for docnum, score in window)
         speller = Speller(searcher)
         unmatched = speller.unmatched(parsed.words)
         suggestion = speller.suggestion(parsed.text, parsed.words)
         return SearchResults(
-            parsed.text, total, page, per_page, _ms(started), suggestion, facets, hits, subject,
+            parsed.text, ranked.total, page, per_page, _ms(started), suggestion, facets, hits, subject,
             tuple(unmatched), self._local.generation,
         )
 
@@ -287,8 +307,8 @@ def _subject_counts(searcher: Searcher, q: wq.Query) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _hit(hit: Any, highlighter: Highlighter) -> Hit:
-    data = json.loads(hit["article"])
+def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter) -> Hit:
+    data = json.loads(fields["article"])
     snippet = highlighter.snippet(plain_text(data["answer"]))
     title = data["title"]
     matched = list(dict.fromkeys(highlighter.matched_forms(title) + list(snippet.matched)))
@@ -299,7 +319,7 @@ def _hit(hit: Any, highlighter: Highlighter) -> Hit:
         url=data["url"],
         subject=data.get("subject", ""),
         snippet_html=snippet.html,
-        score=float(hit.score or 0.0),
+        score=float(score or 0.0),
         date=data.get("date"),
         matched_terms=tuple(matched),
     )

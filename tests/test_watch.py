@@ -1,0 +1,44 @@
+"""`index watch` in a real process: saves show up in the index, a burst is one update."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ROOT
+from indexer import SearchService
+
+
+def wait_for(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_watch_indexes_saved_files_once_per_burst(corpus_dir: Path, index_dir: Path, make_article) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "indexer", "index", "watch", "--corpus", str(corpus_dir), "--index", str(index_dir), "--debounce", "0.3"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    service = SearchService(index_dir, refresh_seconds=0)
+    try:
+        time.sleep(1.0)  # let the observer start
+        for n in range(5):  # a burst of saves
+            make_article(corpus_dir / "testing", slug=f"burst-{n}", id=990_000 + n, title=f"Quokkafish number {n}")
+        assert wait_for(lambda: service.search("quokkafish").total == 5)
+        (corpus_dir / "testing" / "burst-0.md").unlink()
+        assert wait_for(lambda: service.search("quokkafish").total == 4)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    updates = [line for line in out.splitlines() if line.startswith("added ")]
+    assert updates[0].startswith("added 5, changed 0, removed 0")
+    assert updates[1].startswith("added 0, changed 0, removed 1")
+    assert len(updates) == 2
