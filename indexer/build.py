@@ -18,7 +18,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import IndexWriter
 
 from .articles import Article, ArticleError
-from .corpus import CorpusFile, read_all, read_article, scan_files
+from .corpus import CorpusFile, content_hash, parse_bytes, read_all, read_bytes, scan_files
 from .rendering import plain_text
 from .schema import SCHEMA_VERSION, make_schema
 from .store import IndexStore, IndexStoreError, Pointer, is_disk_full
@@ -243,11 +243,13 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
     pending: list[tuple[Article, str, bool]] = []
     for file in files:
         try:
-            article, digest = read_article(file)
+            data = read_bytes(file)
+            digest = content_hash(data)
+            if hashes.get(file.relpath) == digest:
+                continue  # unchanged: not even parsed
+            article = parse_bytes(file, data)
         except ArticleError as error:
             report.errors.append(error)  # the last good version stays indexed
-            continue
-        if hashes.get(file.relpath) == digest:
             continue
         clash = _clash(article, ids, urls)
         if clash:

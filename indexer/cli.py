@@ -64,6 +64,9 @@ def explain_failures(command: F) -> F:
             return command(*args, **kwargs)
         except (IndexStoreError, CorpusError, SearchError) as error:
             raise click.ClickException(str(error)) from None
+        except BrokenPipeError:  # `article-search search x | head`: the reader left
+            sys.stderr.close()
+            sys.exit(0)
         except OSError as error:
             raise click.ClickException(f"{error.filename or ''}: {error.strerror}; check the path and permissions") from None
 

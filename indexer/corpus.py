@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 from .articles import MAX_FILE_BYTES, Article, ArticleError, parse_article
 
-__all__ = ["CorpusError", "CorpusFile", "Scan", "scan_files", "read_article", "load_corpus", "content_hash"]
+__all__ = ["CorpusError", "CorpusFile", "Scan", "scan_files", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes"]
 
 
 class CorpusError(RuntimeError):
@@ -69,21 +69,31 @@ def scan_files(root: Path) -> tuple[list[CorpusFile], list[ArticleError]]:
 
 def read_article(file: CorpusFile) -> tuple[Article, str]:
     """Read, decode and parse one file; return the article and its content hash."""
+    data = read_bytes(file)
+    return parse_bytes(file, data), content_hash(data)
+
+
+def read_bytes(file: CorpusFile) -> bytes:
+    """Read a file's bytes, refusing one over the size limit."""
     try:
         size = file.path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ArticleError(
                 file.relpath, f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit; shorten or split it"
             )
-        data = file.path.read_bytes()
+        return file.path.read_bytes()
     except OSError as error:
         raise ArticleError(file.relpath, f"cannot read the file: {error.strerror}") from None
+
+
+def parse_bytes(file: CorpusFile, data: bytes) -> Article:
+    """Decode and parse a file's bytes."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise ArticleError(file.relpath, "not UTF-8 text (a binary file, or another encoding?): save it as UTF-8", line) from None
-    return parse_article(text, file.relpath), content_hash(data)
+    return parse_article(text, file.relpath)
 
 
 def read_all(files: Iterable[CorpusFile]) -> Iterator[tuple[Article, str] | ArticleError]:

@@ -25,6 +25,7 @@ MAX_QUERY_TERMS = 32
 COORDINATION = 0.9
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SIGN = r"(?:^|(?<=\s)){}(?=[^\W\d_])"
 _SYNTAX = re.compile(r"[\"()\[\]{}^~:*?\\+]|(?<!\w)-|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
 
 
@@ -67,8 +68,10 @@ class QueryParser:
         self._parser.remove_plugin_class(qparser.BoostPlugin)
         self._parser.remove_plugin_class(qparser.EveryPlugin)
         self._parser.remove_plugin_class(qparser.SingleQuotePlugin)
-        # "-word" excludes, but the hyphen inside "cross-tolerance" does not.
-        self._parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![\w])\+", minusexpr=r"(?<![\w])-"))
+        # "-word" excludes and "+word" requires, but only at the start of a word
+        # and before a letter: the hyphens in "cross-tolerance", "(H2A)-histone"
+        # and "recombination - defective" and the signs in "+1" or "-3" are text.
+        self._parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=_SIGN.format("\\+"), minusexpr=_SIGN.format("-")))
         self._parser.add_plugin(qparser.MultifieldPlugin(SEARCH_FIELDS, fieldboosts=FIELD_BOOSTS))
 
     def parse(self, text: str) -> ParsedQuery:
