@@ -9,14 +9,37 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass
 from typing import Iterable
 
+from . import analysis
 from .analysis import text_analyzer
 
 __all__ = ["Highlighter", "Snippet"]
 
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
+_WORD = re.compile(getattr(analysis, "WORD_PATTERN", r"\w+"))
+#: word -> the index terms it analyses to. Running the whole analyzer chain over
+#: every word of every shown answer was over half of a search's time; a word
+#: seen once is looked up after that. Bounded: cleared when it grows past this.
+_TERMS_CACHE_SIZE = 200_000
+_terms_cache: dict[str, frozenset[str]] = {}
+_local = threading.local()
+
+
+def terms_of(word: str) -> frozenset[str]:
+    """The index terms one word becomes (cached; the analyzer is per thread)."""
+    found = _terms_cache.get(word)
+    if found is None:
+        analyzer = getattr(_local, "analyzer", None)
+        if analyzer is None:
+            analyzer = _local.analyzer = text_analyzer()
+        found = frozenset(token.text for token in analyzer(word, mode="query"))
+        if len(_terms_cache) >= _TERMS_CACHE_SIZE:
+            _terms_cache.clear()
+        _terms_cache[word] = found
+    return found
 _NO_MARK_INSIDE = {"code", "pre"}
 
 
@@ -31,17 +54,18 @@ class Highlighter:
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.terms = frozenset(terms)
-        self._analyzer = text_analyzer()
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        """Return (start, end, stem) of each word of ``text`` that matches a query term."""
+        """Return (start, end, term) of each word of ``text`` that matches a query term."""
         if not self.terms or not text:
             return []
-        return [
-            (token.startchar, token.endchar, token.text)
-            for token in self._analyzer(text, chars=True, mode="query", removestops=True)
-            if token.text in self.terms
-        ]
+        spans = []
+        terms = self.terms
+        for match in _WORD.finditer(text):
+            hit = terms_of(match.group()) & terms
+            if hit:
+                spans.append((match.start(), match.end(), min(hit)))
+        return spans
 
     def mark(self, text: str) -> str:
         """Escape ``text`` and wrap every matching word in ``<mark>``."""
