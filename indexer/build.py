@@ -7,6 +7,7 @@ changed. Both hold the index folder's write lock, so writers take turns.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -160,9 +161,9 @@ def _write_generation(
             writer.add_document(**document_for(article, digest))
             indexed += 1
     except BaseException:
-        writer.cancel()
+        _abandon(writer)
         raise
-    writer.commit()
+    _commit(writer)
     ix.close()
     return indexed
 
@@ -221,6 +222,27 @@ def update_index(
     return report
 
 
+def _commit(writer: IndexWriter, **options: Any) -> None:
+    """Commit; if that fails part-way, close what the writer holds and release its lock."""
+    try:
+        writer.commit(**options)
+    except BaseException:
+        _abandon(writer)
+        raise
+
+
+def _abandon(writer: IndexWriter) -> None:
+    """Cancel a writer, even one whose files can no longer be written.
+
+    Whoosh's cancel() stops at its first error (a full disk fails it too), so
+    its two steps are taken one by one: close the segment's files, then the
+    writer's searcher, temporary storage and lock.
+    """
+    for step in (writer._close_segment, writer._finish):
+        with contextlib.suppress(Exception):
+            step()
+
+
 def _indexed_files(ix: whoosh_index.Index) -> tuple[dict[str, str], dict[int, str], dict[str, str]]:
     """Return path -> hash, id -> path and url -> path for the live documents (from columns)."""
     hashes: dict[str, str] = {}
@@ -275,9 +297,9 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
             writer.update_document(**document_for(article, digest))
             (report.changed if existed else report.added).append(article.source)
     except BaseException:
-        writer.cancel()
+        _abandon(writer)
         raise
     # Small updates skip merging so they commit in milliseconds; big ones tidy up.
-    writer.commit(merge=report.touched > 100)
+    _commit(writer, merge=report.touched > 100)
     report.errors.sort(key=lambda item: item.source)
     return report

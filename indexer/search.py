@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,10 @@ class SearchService:
         self._lock = threading.Lock()
         self._shared = _Shared()
         self._local = _Local()
+        # Every open searcher by thread, so close() (or dropping the service)
+        # closes their files, and those of threads that have ended are reaped.
+        self._open: dict[int, Searcher] = {}
+        weakref.finalize(self, _close_all, self._open, self._lock)
         self._weighting = scoring.BM25F(B=0.75, K1=1.2, title_B=0.3, keyword_text_B=0.3)
 
     # -- opening and refreshing -------------------------------------------------
@@ -142,9 +147,17 @@ class SearchService:
             assert self._shared.index is not None
             local.searcher = self._shared.index.searcher(weighting=self._weighting)
             local.generation = pointer.generation
+            self._register(local.searcher)
             if old is not None:
                 old.close()  # only this thread ever used it
         return local.searcher
+
+    def _register(self, searcher: Searcher) -> None:
+        alive = {thread.ident for thread in threading.enumerate()}
+        with self._lock:
+            self._open[threading.get_ident()] = searcher
+            for ident in [ident for ident in self._open if ident not in alive]:
+                self._open.pop(ident).close()
 
     def _current(self) -> Pointer:
         with self._lock:
@@ -164,9 +177,15 @@ class SearchService:
         return self._shared.pointer
 
     def close(self) -> None:
-        if self._local.searcher is not None:
-            self._local.searcher.close()
-            self._local.searcher = None
+        """Close every thread's searcher; the next search opens a fresh one."""
+        _close_all(self._open, self._lock)
+        self._local.searcher = None
+
+    def __enter__(self) -> "SearchService":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- searching ----------------------------------------------------------------
 
@@ -282,6 +301,13 @@ class SearchService:
     def stats(self) -> dict[str, Any]:
         pointer = self.pointer
         return {"documents": self._searcher().doc_count(), "generation": pointer.generation, "built_at": pointer.built_at, "updated_at": pointer.updated_at}
+
+
+def _close_all(searchers: dict[int, Searcher], lock: threading.Lock) -> None:
+    with lock:
+        for searcher in searchers.values():
+            searcher.close()
+        searchers.clear()
 
 
 def _ms(started: float) -> float:
