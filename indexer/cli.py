@@ -223,6 +223,29 @@ def check_command(corpus: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
+@index.command("publish")
+@index_option
+@click.option("--to", "to", required=True, type=click.Path(path_type=Path, file_okay=False), help="Snapshot folder replicas serve.")
+@click.option("--grace", type=click.FloatRange(0, 86400 * 7), default=600.0, show_default=True, help="Seconds to keep replaced snapshots.")
+@lock_option
+@explain_failures
+def publish_command(index_dir: Path, to: Path, grace: float, lock_timeout: float) -> None:
+    """Publish the live index as an immutable, verified snapshot for replicas.
+
+    The snapshot folder is named by generation and content hash and carries a
+    manifest (document count, corpus hash, build time, schema version, every
+    file's SHA-256); CURRENT in the target folder then points at it. Replicas
+    run 'article-search serve --index-from DIR' and switch without a restart.
+
+    Example: article-search index publish --to /srv/article-search/snapshots
+    """
+    from .publish import publish_index
+
+    snapshot = publish_index(index_dir, to, grace_seconds=grace, lock_timeout=lock_timeout)
+    verb = "published" if snapshot.created else "already published"
+    click.echo(f"{verb} generation {snapshot.generation} ({snapshot.documents} articles) as {snapshot.path}")
+
+
 @cli.command("search")
 @click.argument("query")
 @index_option

@@ -23,6 +23,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -37,6 +38,8 @@ from .schema import SCHEMA_VERSION
 __all__ = ["IndexStore", "Pointer", "IndexMissing", "IndexLocked", "IndexStoreError"]
 
 KEEP_GENERATIONS = 2
+#: Snapshot folders already checked against their manifests in this process.
+_verified: set[Path] = set()
 
 
 class IndexStoreError(RuntimeError):
@@ -101,9 +104,15 @@ class IndexStore:
         return pointer
 
     def open(self, pointer: Pointer | None = None) -> whoosh_index.Index:
-        """Open the live generation's Whoosh index."""
+        """Open the live generation's Whoosh index (verifying it first if it is a published snapshot)."""
         pointer = pointer or self.require_pointer()
         path = self.root / pointer.dir
+        published = re.fullmatch(r"gen-\d+-[0-9a-f]{12}", pointer.dir) is not None
+        if (published or (path / "manifest.json").exists()) and path not in _verified:
+            from .publish import verify_snapshot
+
+            verify_snapshot(path)
+            _verified.add(path)
         try:
             return whoosh_index.open_dir(str(path))
         except (whoosh_index.EmptyIndexError, OSError) as error:

@@ -1,0 +1,156 @@
+"""Publish the live index as immutable, verified snapshots for replicas to serve.
+
+A snapshot folder looks like an index folder (see :mod:`indexer.store`), so
+``SearchService`` serves it unchanged::
+
+    CURRENT                        pointer to the newest complete snapshot (replaced atomically)
+    gen-000012-3f9a0c1d2e4b/       one generation's files plus manifest.json
+    gen-000011-77c1e0a9b3f2/       kept for the grace period, then pruned
+
+``manifest.json`` is written last and lists every file with its size and
+SHA-256, so a snapshot copied half-way (by rsync, say) is refused by
+:func:`verify_snapshot` rather than served.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .store import IndexStore, IndexStoreError, Pointer
+
+__all__ = ["Snapshot", "SnapshotError", "publish_index", "verify_snapshot", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+#: Old snapshots stay this long after being replaced, for replicas still switching.
+GRACE_SECONDS = 600.0
+
+
+class SnapshotError(IndexStoreError):
+    """A snapshot is incomplete or does not match its manifest."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    generation: int
+    documents: int
+    content_hash: str
+    created: bool  # False when this generation was already published
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _corpus_hash(index_dir: Path, pointer: Pointer) -> str:
+    """Hash of every indexed (path, content hash) pair: equal corpora, equal hashes."""
+    from whoosh import index as whoosh_index
+
+    ix = whoosh_index.open_dir(str(index_dir / pointer.dir))
+    digest = hashlib.sha256()
+    with ix.reader() as reader:
+        paths, hashes = reader.column_reader("path"), reader.column_reader("content_hash")
+        for pair in sorted(f"{paths[n]}\0{hashes[n]}" for n in reader.all_doc_ids()):
+            digest.update(pair.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def publish_index(index_dir: Path, to: Path, *, grace_seconds: float = GRACE_SECONDS, lock_timeout: float = 30.0) -> Snapshot:
+    """Copy the live generation into ``to`` as a verified snapshot and point ``CURRENT`` at it.
+
+    :param index_dir: the index folder that builds and updates write.
+    :param to: the snapshot folder replicas serve (``serve --index-from``).
+    :param grace_seconds: how long replaced snapshots are kept before pruning.
+    """
+    store = IndexStore(index_dir)
+    to.mkdir(parents=True, exist_ok=True)
+    with store.write_lock(lock_timeout):  # no update may change files mid-copy
+        pointer = store.require_pointer()
+        source = index_dir / pointer.dir
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=to))
+        try:
+            files = {}
+            for item in sorted(source.iterdir()):
+                if item.is_file() and not item.name.endswith("WRITELOCK"):
+                    shutil.copy2(item, staging / item.name)
+                    files[item.name] = {"size": item.stat().st_size, "sha256": _sha256(staging / item.name)}
+            content_hash = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+            corpus_hash = _corpus_hash(index_dir, pointer)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    name = f"gen-{pointer.generation:06d}-{content_hash[:12]}"
+    final = to / name
+    current = IndexStore(to).pointer()
+    if final.exists() and current is not None and current.dir == name:
+        shutil.rmtree(staging, ignore_errors=True)
+        return Snapshot(final, pointer.generation, pointer.documents, content_hash, created=False)
+    manifest = {
+        "generation": pointer.generation,
+        "documents": pointer.documents,
+        "schema_version": pointer.schema_version,
+        "built_at": pointer.built_at,
+        "updated_at": pointer.updated_at,
+        "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "corpus_hash": corpus_hash,
+        "content_hash": content_hash,
+        "files": files,
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+    _write_pointer(to, Pointer(name, pointer.generation, pointer.documents, pointer.schema_version, pointer.built_at, pointer.updated_at))
+    _prune(to, keep=name, grace_seconds=grace_seconds)
+    return Snapshot(final, pointer.generation, pointer.documents, content_hash, created=True)
+
+
+def _write_pointer(to: Path, pointer: Pointer) -> None:
+    tmp = to / f".CURRENT.{os.getpid()}"
+    tmp.write_text(json.dumps(pointer.as_dict()), encoding="utf-8")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, to / "CURRENT")
+
+
+def _prune(to: Path, keep: str, grace_seconds: float) -> None:
+    """Remove snapshots replaced more than ``grace_seconds`` ago, and stale staging folders."""
+    now = time.time()
+    snapshots = sorted((path for path in to.glob("gen-*") if path.is_dir()), key=lambda path: path.stat().st_mtime)
+    # A snapshot was replaced when the next newer one was published.
+    for older, newer in zip(snapshots, snapshots[1:]):
+        if older.name != keep and now - newer.stat().st_mtime > grace_seconds:
+            shutil.rmtree(older, ignore_errors=True)
+    for staging in to.glob(".incoming-*"):
+        if now - staging.stat().st_mtime > grace_seconds:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def verify_snapshot(folder: Path) -> dict[str, object]:
+    """Check a snapshot against its manifest; return the manifest or raise SnapshotError."""
+    manifest_path = folder / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise SnapshotError(f"snapshot {folder} is incomplete (no {MANIFEST}); publish it again") from None
+    except ValueError:
+        raise SnapshotError(f"snapshot {folder} has an unreadable {MANIFEST}; publish it again") from None
+    for name, expected in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file() or path.stat().st_size != expected["size"]:
+            raise SnapshotError(f"snapshot {folder} is incomplete ({name} missing or of the wrong size); publish it again")
+        if _sha256(path) != expected["sha256"]:
+            raise SnapshotError(f"snapshot {folder} fails its hash check ({name}); publish it again")
+    return manifest
