@@ -10,6 +10,7 @@ has committed since (``Searcher.refresh()`` is avoided: after
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import weakref
@@ -27,10 +28,12 @@ from .query import ParsedQuery, QueryParser, positive_terms
 from .ranking import Ranked, rank
 from .rendering import plain_text
 from .schema import KEYWORD_BOOST
-from .store import IndexStore, Pointer
+from .store import IndexStore, IndexStoreError, Pointer
 from .spelling import Speller
 
 __all__ = ["SearchService", "SearchResults", "Hit", "SearchError", "MAX_PER_PAGE", "MAX_PAGE"]
+
+log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 50
 MAX_PAGE = 1000
@@ -129,6 +132,7 @@ class SearchService:
         # Every open searcher by thread, so close() (or dropping the service)
         # closes their files, and those of threads that have ended are reaped.
         self._open: dict[int, Searcher] = {}
+        self._refused = ""  # the last generation folder that failed to open (logged once)
         weakref.finalize(self, _close_all, self._open, self._lock)
         self._weighting = scoring.BM25F(B=0.75, K1=1.2, title_B=0.3, keyword_text_B=0.3)
 
@@ -164,7 +168,16 @@ class SearchService:
             shared = self._shared
             pointer = self.store.require_pointer()
             if shared.pointer is None or pointer.dir != shared.pointer.dir or shared.index is None:
-                index = self.store.open(pointer)
+                try:
+                    index = self.store.open(pointer)
+                except IndexStoreError as error:
+                    if shared.index is None or shared.pointer is None:
+                        raise
+                    # A bad or half-copied snapshot: keep serving what we have.
+                    if self._refused != pointer.dir:
+                        log.warning("not switching to %s: %s", pointer.dir, error)
+                        self._refused = pointer.dir
+                    return shared.pointer
                 shared.index, shared.parser = index, QueryParser(index.schema)
                 shared.cache.clear()
             shared.pointer = pointer
