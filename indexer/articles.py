@@ -221,7 +221,7 @@ def _check_shape(data: Any, source: str, front: str, first_line: int) -> None:
     def walk(value: Any, depth: int) -> None:
         budget[0] -= 1
         if budget[0] < 0:
-            raise ArticleError(source, f"front matter expands to over {MAX_YAML_NODES} values (YAML aliases?)")
+            raise ArticleError(source, f"front matter holds over {MAX_YAML_NODES} values (too many fields, or YAML aliases that multiply); trim it")
         if depth > MAX_YAML_DEPTH:
             raise ArticleError(source, f"front matter is nested over {MAX_YAML_DEPTH} levels deep")
         if isinstance(value, dict):
