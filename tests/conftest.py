@@ -7,42 +7,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-import yaml
-
 from indexer import build_index
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_CORPUS = ROOT / "corpus"
-SEED = ROOT.parent / "shared" / "seed"
-
-
-def article_text(**overrides: Any) -> str:
-    """Return an article file in the seed's format; ``overrides`` replace or add fields.
-
-    A value of ``None`` removes that field.
-    """
-    slug = overrides.pop("slug", "a-test-article")
-    fields: dict[str, Any] = {
-        "_schema": "default",
-        "id": 900001,
-        "date": "2025-03-01",
-        "title": "What is a test article?",
-        "article_title": "What is a test article?",
-        "date_format": "MMM DD, YYYY",
-        "post_on_text": "Posted on",
-        "seo": {"title": "QuickTakes | Testing", "page_description": "A test.", "page_keywords": "testing, fixtures"},
-        "author": "QuickTakes",
-        "question": "What is a test article?",
-        "answer": "A test article exists for tests.\\n\\n1. **First**: one\\n2. **Second**: two",
-        "subject": "Testing",
-        "file_name": f"{slug}.md",
-        "url": f"/learn/testing/questions/{slug}",
-        "score": -1.0,
-    }
-    fields.update(overrides)
-    fields = {key: value for key, value in fields.items() if value is not None}
-    front = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{front}---\n\n&nbsp;"
+from helpers import SAMPLE_CORPUS, article_text
 
 
 @pytest.fixture
@@ -80,3 +47,20 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("sample") / "index"
     build_index(SAMPLE_CORPUS, target)
     return target
+
+
+# -- web app ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(sample_index: Path) -> Any:
+    """The web app over the shared sample index (read-only)."""
+    from webapp import create_app
+
+    return create_app({"TESTING": True, "INDEX_DIR": str(sample_index)})
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """A Flask test client for :func:`app`."""
+    return app.test_client()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEED, article_text
+from helpers import SEED, article_text
 from indexer import ArticleError, load_corpus, parse_article, render_markdown
 from indexer.corpus import CorpusFile, read_article
 

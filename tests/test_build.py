@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, article_text
+from helpers import ROOT, article_text
 from indexer import BuildError, IndexLocked, IndexStore, SearchService, build_index, update_index
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import SAMPLE_CORPUS
+from helpers import SAMPLE_CORPUS
 from indexer import BuildError, SearchService, build_index, update_index
 from test_build import TOLERANCE_URL, write_synthetic
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, article_text
+from helpers import ROOT, article_text
 from indexer import SearchService, build_index, load_corpus
 
 GOOD = article_text()

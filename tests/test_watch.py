@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT
+from helpers import ROOT
 from indexer import SearchService
 
 
