@@ -78,7 +78,8 @@ class QueryParser:
         """Parse ``text``; fall back to plain words when its syntax is broken."""
         text = clean(text)
         words = plain_words(text)
-        plain = not _balanced(text)
+        # Unbalanced syntax, or more words than a query may have: search the first words plainly.
+        plain = not _balanced(text) or len(_SYNTAX.sub(" ", text).split()) > MAX_QUERY_TERMS
         source = " ".join(words) if plain else text
         try:
             parsed = self._parser.parse(source)

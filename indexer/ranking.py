@@ -19,17 +19,18 @@ their order. :meth:`SearchService.search` (the API) and
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 
-from .query import ParsedQuery, positive_terms
+from .query import positive_terms
 from .schema import FIELD_BOOSTS, KEYWORD_BOOST
 
 __all__ = ["Ranked", "rank", "K1", "FIELD_B"]
@@ -39,6 +40,28 @@ K1 = 1.2
 #: Length normalisation per field (0: none, 1: full); titles are short and even.
 FIELD_B: dict[str, float] = {"title": 0.3, "question": 0.3, "keyword_text": 0.3, "answer": 0.75}
 DEFAULT_B = 0.75
+#: Pseudo-relevance feedback (RM3): documents read (0 = off), terms added, their
+#: share of the query. Off: on the judged collections it lifted NFCorpus dev
+#: (short queries) but lowered SciFact train (long claims), and the issue keeps
+#: it only if it pays on both; see tests/eval/RESULTS.md for the figures.
+FEEDBACK_DOCS = 0
+FEEDBACK_TERMS = 10
+FEEDBACK_WEIGHT = 0.3
+#: Feedback only for queries of at most this many words; long ones drift off topic.
+FEEDBACK_MAX_WORDS = 6
+#: Whether feedback may bring in documents that hold none of the query's own words.
+FEEDBACK_NEW_MATCHES = True
+FEEDBACK_PIVOT_WORDS = 0
+FEEDBACK_PIVOT_POWER = 1.0
+FEEDBACK_FUSION = "replace"
+FEEDBACK_FUSION_WEIGHT = 0.5
+RRF_DEPTH = 1000
+QUERY_TF = False
+QTF_K3 = 0.0
+BM25_DELTA = 0.0
+IDF_POWER = 1.0
+FEEDBACK_SELECT = "rm"
+FEEDBACK_IDF_POWER = 1.0
 
 _lengths: "weakref.WeakKeyDictionary[Any, dict[str, list[int]]]" = weakref.WeakKeyDictionary()
 
@@ -49,10 +72,36 @@ class Ranked:
     total: int  # how many documents match in all
 
 
-def rank(searcher: Searcher, q: wq.Query, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None = None) -> Ranked:
-    """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first."""
-    scores = bm25f_scores(searcher, positive_terms(q))
-    if not _is_plain(q):
+def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None = None, typed: Sequence[str] = ()) -> Ranked:
+    """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first.
+
+    ``typed`` are the words as typed (for how often each repeats in the query).
+    """
+    words, extra = _split_terms(positive_terms(q))
+    if QUERY_TF and typed:
+        counts = Counter(token.text for token in searcher.schema["answer"].analyzer(" ".join(typed)))
+        for text in words:
+            qtf = max(counts.get(text, 1), 1)
+            words[text] = (QTF_K3 + 1) * qtf / (QTF_K3 + qtf) if QTF_K3 else float(qtf)
+    scores = bm25f_scores(searcher, words, extra)
+    plain = _is_plain(q)
+    if plain and FEEDBACK_DOCS and scores and len(words) <= FEEDBACK_MAX_WORDS:
+        weight = FEEDBACK_WEIGHT
+        if FEEDBACK_PIVOT_WORDS:
+            weight *= min(1.0, FEEDBACK_PIVOT_WORDS / max(len(words), 1)) ** FEEDBACK_PIVOT_POWER
+        expanded = feedback_words(searcher, scores, words, weight)
+        if expanded != words:
+            matched = scores
+            fed = bm25f_scores(searcher, expanded, extra)
+            if not FEEDBACK_NEW_MATCHES:
+                fed = {docnum: fed[docnum] for docnum in matched}
+            if FEEDBACK_FUSION == "rrf":
+                scores = _rrf(matched, fed)
+            elif FEEDBACK_FUSION == "linear":
+                scores = _linear(matched, fed, FEEDBACK_FUSION_WEIGHT)
+            else:
+                scores = fed
+    if not plain:
         scores = _restrict(scores, searcher.docs_for_query(q))
     if filter_q is not None:
         scores = _restrict(scores, searcher.docs_for_query(filter_q))
@@ -60,25 +109,64 @@ def rank(searcher: Searcher, q: wq.Query, parsed: ParsedQuery, limit: int, filte
     return Ranked(best, len(scores))
 
 
-def bm25f_scores(searcher: Searcher, terms: Iterable[tuple[str, str]]) -> dict[int, float]:
-    """Score every document holding any of ``terms`` ((field, term) pairs)."""
-    words: dict[str, list[str]] = defaultdict(list)
-    extra: list[tuple[str, str]] = []
-    for field, text in terms:
-        if field in FIELD_BOOSTS:
-            words[text].append(field)
-        else:
-            extra.append((field, text))
+def _term_counts(q: wq.Query) -> Counter:
+    """How often each searched word occurs in the query (distinct words, one field)."""
+    counts: Counter = Counter()
+    field = next(iter(FIELD_BOOSTS))
+
+    def walk(node: wq.Query) -> None:
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if node.is_leaf():
+            for name, text in node.iter_all_terms():
+                if name == field:
+                    counts[text if isinstance(text, str) else text.decode("utf-8", "replace")] += 1
+            return
+        for child in node.children():
+            walk(child)
+
+    walk(q)
+    return counts
+
+
+def _rrf(first: dict[int, float], second: dict[int, float], k: int = 60) -> dict[int, float]:
+    fused: dict[int, float] = defaultdict(float)
+    for scores in (first, second):
+        for position, (docnum, _) in enumerate(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:RRF_DEPTH]):
+            fused[docnum] += 1.0 / (k + position + 1)
+    for docnum in set(first) | set(second):
+        fused[docnum] += 1e-9 * (first.get(docnum, 0.0) + second.get(docnum, 0.0))
+    return fused
+
+
+def _linear(first: dict[int, float], second: dict[int, float], weight: float) -> dict[int, float]:
+    top1, top2 = max(first.values(), default=1.0) or 1.0, max(second.values(), default=1.0) or 1.0
+    return {docnum: (1 - weight) * first.get(docnum, 0.0) / top1 + weight * second.get(docnum, 0.0) / top2
+            for docnum in set(first) | set(second)}
+
+
+def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], list[tuple[str, str]]]:
+    """Words of the searched fields (each weighted 1), and terms of other fields."""
+    words = {text: 1.0 for field, text in terms if field in FIELD_BOOSTS}
+    extra = sorted((field, text) for field, text in terms if field not in FIELD_BOOSTS)
+    return words, extra
+
+
+def bm25f_scores(searcher: Searcher, words: dict[str, float], extra: Iterable[tuple[str, str]] = ()) -> dict[int, float]:
+    """Score every document holding any of ``words`` (term -> query weight) or ``extra`` (field, term) pairs."""
     total_docs = max(searcher.doc_count(), 1)
     averages = {field: searcher.avg_field_length(field) or 1.0 for field in FIELD_BOOSTS}
     scores: dict[int, float] = defaultdict(float)
-    for text, fields in words.items():
+    for text, query_weight in words.items():
         pseudo_tf: dict[int, float] = defaultdict(float)
-        for field in fields:
-            weight, b, average = FIELD_BOOSTS[field], FIELD_B.get(field, DEFAULT_B), averages[field]
+        for field, weight in FIELD_BOOSTS.items():
+            b, average = FIELD_B.get(field, DEFAULT_B), averages[field]
             for docnum, tf, length in _postings(searcher, field, text):
                 pseudo_tf[docnum] += weight * tf / (1 - b + b * length / average)
-        _add_saturated(scores, pseudo_tf, total_docs, 1.0)
+        _add_saturated(scores, pseudo_tf, total_docs, query_weight)
     for field, text in extra:
         average = searcher.avg_field_length(field) or 1.0
         tfs = {docnum: tf / (1 - DEFAULT_B + DEFAULT_B * length / average) for docnum, tf, length in _postings(searcher, field, text)}
@@ -86,19 +174,57 @@ def bm25f_scores(searcher: Searcher, terms: Iterable[tuple[str, str]]) -> dict[i
     return scores
 
 
+def feedback_words(searcher: Searcher, scores: dict[int, float], words: dict[str, float], share: float | None = None) -> dict[str, float]:
+    """Expand ``words`` with the key terms of the best-scored documents (RM3).
+
+    Each of the top :data:`FEEDBACK_DOCS` documents votes for its terms in
+    proportion to its score and to the term's share of its text; the
+    :data:`FEEDBACK_TERMS` best-voted terms are mixed into the query with
+    weight :data:`FEEDBACK_WEIGHT` (the query's own words keep the rest).
+    """
+    top = heapq.nsmallest(FEEDBACK_DOCS, scores.items(), key=lambda item: (-item[1], item[0]))
+    norm = sum(score for _, score in top) or 1.0
+    analyzer = searcher.schema["answer"].analyzer
+    model: dict[str, float] = defaultdict(float)
+    for docnum, score in top:
+        data = json.loads(searcher.stored_fields(docnum)["article"])
+        counts = Counter(token.text for token in analyzer(f"{data.get('title', '')}\n{data.get('answer', '')}"))
+        length = sum(counts.values()) or 1
+        for text, count in counts.items():
+            model[text] += (score / norm) * count / length
+    if FEEDBACK_SELECT == "kl":
+        total = max(searcher.doc_count(), 1)
+        for text in model:
+            df = max(searcher.doc_frequency("answer", text), searcher.doc_frequency("title", text), 1)
+            model[text] *= math.log(total / df) ** FEEDBACK_IDF_POWER if df < total else 0.0
+    chosen = heapq.nlargest(FEEDBACK_TERMS, ((weight, text) for text, weight in model.items() if _useful(text)))
+    mass = sum(weight for weight, _ in chosen) or 1.0
+    size = sum(words.values()) or 1
+    share = FEEDBACK_WEIGHT if share is None else share
+    expanded = {text: (1 - share) * weight for text, weight in words.items()}
+    for weight, text in chosen:
+        # the query model gives each of its words 1/size; scale so an original word weighs ~1
+        expanded[text] = expanded.get(text, 0.0) + share * size * weight / mass
+    return expanded
+
+
+def _useful(term: str) -> bool:
+    return len(term) > 1 and not term.isdigit()
+
+
 def _add_saturated(scores: dict[int, float], tfs: dict[int, float], total_docs: int, boost: float) -> None:
     if not tfs:
         return
     df = len(tfs)
-    idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
+    idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5)) ** IDF_POWER
     k1 = K1
     for docnum, tf in tfs.items():
-        scores[docnum] += idf * tf * (k1 + 1) / (tf + k1)
+        scores[docnum] += idf * (tf * (k1 + 1) / (tf + k1) + BM25_DELTA)
 
 
 def _postings(searcher: Searcher, field: str, text: str) -> Iterator[tuple[int, float, int]]:
     """Yield (document number, term frequency, field length) for live documents holding the term."""
-    for reader, offset in searcher.leafreaders:
+    for reader, offset in searcher.reader().leaf_readers():  # also a single-segment index
         try:
             matcher = reader.postings(field, text)
         except TermNotFound:

@@ -247,7 +247,7 @@ class SearchService:
 
     def _ranked(self, searcher: Searcher, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
-        return rank(searcher, _with_keyword_bonus(parsed), parsed, limit, filter_q)
+        return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q, parsed.words)
 
     def _run(
         self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float

@@ -21,6 +21,9 @@ _SPELL_FIELDS = ("title", "answer")
 #: Bound the work one completion request may cause.
 MAX_EXPANSIONS = 500
 MIN_WORD_FOR_CORRECTION = 3
+#: Longer "words" are not corrected: no real word is that long, and the edit-distance
+#: search over the lexicon grows with length (a 500-letter word took 4 s).
+MAX_WORD_FOR_CORRECTION = 30
 
 
 class Speller:
@@ -46,7 +49,7 @@ class Speller:
     def correct(self, word: str) -> str | None:
         """Return the likeliest real word for a misspelt one, or None."""
         lowered = word.lower()
-        if len(lowered) < MIN_WORD_FOR_CORRECTION or not lowered.isalpha():
+        if not MIN_WORD_FOR_CORRECTION <= len(lowered) <= MAX_WORD_FOR_CORRECTION or not lowered.isalpha():
             return None
         for field in _SPELL_FIELDS:
             for candidate in map(_text, self.searcher.suggest(field, lowered, limit=3, maxdist=2, prefix=1)):

@@ -22,9 +22,12 @@ def serve_command(host: str, port: int, workers: int, index_dir: Path, corpus: P
 
     Example: article-search serve --port 8000 --workers 2
     """
-    from .server import serve
+    from .server import ServeError, serve
 
-    serve(host=host, port=port, workers=workers, index_dir=index_dir, corpus_dir=corpus)
+    try:
+        serve(host=host, port=port, workers=workers, index_dir=index_dir, corpus_dir=corpus)
+    except ServeError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def main() -> None:

@@ -1,0 +1,98 @@
+"""The JSON API: search, completions, one article, health.
+
+Successes carry ``"ok": true``; every failure, from a bad parameter to an
+unknown url or a missing index, answers ``{"ok": false, "error": "<what to
+do>", "status": N}`` with that status, built by :func:`json_error` only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, jsonify
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from indexer import SearchError
+from indexer.search import MAX_PAGE, MAX_PER_PAGE
+
+from .params import int_arg, subject_arg, text_arg
+from .search_index import get_service
+
+__all__ = ["bp", "is_api_path", "json_error", "error_response"]
+
+bp = Blueprint("api", __name__)
+
+MAX_SUGGESTIONS = 20
+_ID = re.compile(r"[0-9]{1,19}")
+
+#: What to do, per status, when the error itself carries no more specific advice.
+HINTS = {
+    400: "the request's parameters are not valid: check them against /api/search?q=words&page=1&per_page=10",
+    404: "no such resource: the API answers /api/search?q=, /api/suggest?q=, /api/articles/<id> and /healthz",
+    405: "this url answers GET only: send a GET request",
+    500: "the server failed on this request: try again, and report it if it keeps happening",
+    503: "search is not available right now: try again shortly",
+}
+
+
+def is_api_path(path: str) -> bool:
+    """True for urls whose errors must be JSON, whichever blueprint (if any) matched them."""
+    return path == "/healthz" or path == "/api" or path.startswith("/api/")
+
+
+def json_error(status: int, message: str) -> Response:
+    """The one error shape of the API."""
+    response = jsonify(ok=False, error=message, status=status)
+    response.status_code = status
+    return response
+
+
+def error_response(error: HTTPException) -> Response:
+    """Turn any HTTP error into :func:`json_error`, keeping a custom description as the advice."""
+    status = error.code or 500
+    custom = error.description != type(error).description
+    message = str(error.description) if custom and error.description else HINTS.get(status, HINTS[400])
+    response = json_error(status, message)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+bp.register_error_handler(HTTPException, error_response)
+
+
+@bp.get("/api/search")
+def search() -> Response:
+    """Search: ``q``, ``page`` (1-1000), ``per_page`` (1-50), ``subject``."""
+    page = int_arg("page", 1, 1, MAX_PAGE)
+    per_page = int_arg("per_page", 10, 1, MAX_PER_PAGE)
+    try:
+        results = get_service().search(text_arg("q"), page=page, per_page=per_page, subject=subject_arg())
+    except SearchError as error:
+        return json_error(400, str(error))
+    return jsonify(results.as_dict())
+
+
+@bp.get("/api/suggest")
+def suggest() -> Response:
+    """Completions for a partial query, from titles, keywords and indexed words."""
+    prefix = text_arg("q", 200)
+    limit = int_arg("limit", 8, 1, MAX_SUGGESTIONS)
+    return jsonify(ok=True, query=prefix, suggestions=get_service().suggest(prefix, limit=limit))
+
+
+@bp.get("/api/articles/<article_id>")
+def article(article_id: str) -> Response:
+    """One article as JSON (the indexer's ``Article.to_dict()`` plus ``"ok": true``)."""
+    if not _ID.fullmatch(article_id):
+        return json_error(404, "article ids are whole numbers: find one with /api/search?q=words")
+    found = get_service().article(article_id=int(article_id))
+    if found is None:
+        return json_error(404, f"no article has id {article_id}: find one with /api/search?q=words")
+    return jsonify({"ok": True, **found.to_dict()})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness and what is being served: document count and index generation."""
+    return jsonify({"ok": True, **get_service().stats()})

@@ -1,0 +1,50 @@
+"""Read request parameters defensively: whatever arrives, a view gets a usable value or a 400.
+
+Werkzeug already decodes invalid UTF-8 in the query string to U+FFFD, so
+text is always a ``str``; here it is bounded and stripped of control
+characters, and numbers are whole ASCII numbers within limits.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+__all__ = ["MAX_RAW_QUERY", "text_arg", "subject_arg", "int_arg", "clamped_int_arg"]
+
+#: A cheap bound before the indexer's own cleaning (which keeps 500 characters).
+MAX_RAW_QUERY = 2000
+MAX_SUBJECT = 200
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_WHOLE = re.compile(r"[+-]?[0-9]{1,12}")
+
+
+def text_arg(name: str, limit: int = MAX_RAW_QUERY) -> str:
+    """Return parameter ``name`` (or ""), cut to ``limit`` characters, control characters removed."""
+    value = request.args.get(name, "")[:limit]
+    return _CONTROL.sub(" ", value)
+
+
+def subject_arg() -> str | None:
+    """Return the subject filter, or None for all subjects."""
+    return " ".join(text_arg("subject", MAX_SUBJECT).split()) or None
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """Return a whole number from ``low`` to ``high``; raise a 400 that states the limits."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not _WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}; for example {name}={default}")
+    return int(raw)
+
+
+def clamped_int_arg(name: str, default: int, low: int, high: int) -> int:
+    """Like :func:`int_arg`, but bring any bad value into range (for pages people type by hand)."""
+    raw = request.args.get(name, "").strip()
+    if not _WHOLE.fullmatch(raw):
+        return default
+    return min(max(int(raw), low), high)

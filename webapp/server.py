@@ -1,0 +1,105 @@
+"""Run the web app under gunicorn, a production WSGI server, for ``article-search serve``.
+
+gunicorn is driven through its ``BaseApplication`` API, so there is no
+config file and no second command line to keep in step with ours. The app
+is built once in the master (it opens nothing) and each forked worker opens
+the index on its first request. Flask's debugger is never switched on here.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from . import create_app
+from .search_index import index_ready
+
+__all__ = ["ServeError", "GunicornServer", "gunicorn_options", "serve"]
+
+log = logging.getLogger(__name__)
+
+#: Threads per worker: they keep slow clients and keep-alive connections from
+#: blocking a worker, while searches themselves are short and CPU-bound.
+THREADS = 4
+
+
+class ServeError(RuntimeError):
+    """The server cannot start; the message says what to do."""
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn serving one already-built Flask app with the given settings."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int = THREADS) -> dict[str, Any]:
+    """gunicorn settings for ``serve`` (access log on stdout, errors on stderr)."""
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return {
+        "bind": [address],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        # The app answers 10,000-character queries (cutting them to 500 characters) in its own
+        # JSON or HTML shape; gunicorn's default 4094-byte request line would refuse them with a
+        # bare 400 first. 0 lifts that limit (gunicorn 27 still stops reading a line at 1 MB).
+        "limit_request_line": 0,
+        "accesslog": "-",
+        "errorlog": "-",
+        "proc_name": "article-search",
+    }
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 2,
+    index_dir: Path | str = "var/index",
+    corpus_dir: Path | str = "corpus",
+) -> None:
+    """Serve the app on ``host:port`` with ``workers`` processes until interrupted.
+
+    :raises ServeError: the address is already in use or cannot be bound.
+    """
+    _check_address(host, port)
+    app = create_app({"INDEX_DIR": str(index_dir), "CORPUS_DIR": str(corpus_dir)})
+    app.debug = False
+    if not index_ready(index_dir):
+        log.warning("no index at %s yet: pages answer 503 until `article-search index build` has run", index_dir)
+    GunicornServer(app, gunicorn_options(host, port, workers)).run()
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail in one clear line before gunicorn retries a busy port for several seconds."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise ServeError(f"cannot listen on {host!r} ({error.strerror}): pass --host with an address of this machine") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise ServeError(
+                f"cannot listen on {host}:{port} ({error.strerror}): stop the other server or pass --port"
+            ) from None
