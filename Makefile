@@ -42,7 +42,7 @@ run: index
 	$(BIN)/article-search serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test $(AXE)
-	bash .ci/ensure-chromium
+	bash .ci/ensure-packages
 	$(BIN)/python -m pytest
 
 eval: $(VENV)/.installed-test

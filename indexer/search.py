@@ -102,6 +102,7 @@ class SearchResults:
             "facets": {"subject": dict(self.facets)},
             "results": [hit.as_dict() for hit in self.results],
             "unmatched": list(self.unmatched),
+            "generation": self.generation,  # which index generation answered (replicas, rebuilds)
         }
 
 
@@ -182,6 +183,11 @@ class SearchService:
                 shared.cache.clear()
             shared.pointer = pointer
             return pointer
+
+    @property
+    def generation(self) -> int:
+        """The index generation this thread's searcher was opened on (-1 before its first search)."""
+        return self._local.generation
 
     @property
     def pointer(self) -> Pointer:

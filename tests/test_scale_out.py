@@ -1,0 +1,103 @@
+"""Three replicas behind real nginx: a replica killed mid-run and a snapshot published mid-run cost no request."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from cluster import Nginx, Replica, get, nginx_binary, start_nginx, start_replica
+from indexer import build_index
+from indexer.publish import publish_index
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (make test installs it with apt-get)"),
+]
+
+NEW_WORD = "quokkafish"
+QUERIES = ["drug tolerance", "photosynthesis light", "newton laws motion", "cold war origins", "hash table", NEW_WORD]
+
+
+@pytest.fixture
+def cluster(corpus_dir: Path, tmp_path: Path) -> Iterator[tuple[Nginx, list[Replica], Path, Path]]:
+    index, snapshots = tmp_path / "index", tmp_path / "snapshots"
+    build_index(corpus_dir, index)
+    publish_index(index, snapshots)
+    replicas: list[Replica] = []
+    nginx = None
+    try:
+        for n in range(3):
+            replicas.append(start_replica(snapshots, tmp_path / f"replica-{n}.log"))
+        nginx = start_nginx(tmp_path / "nginx", [replica.port for replica in replicas])
+        yield nginx, replicas, index, snapshots
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        for replica in replicas:
+            replica.kill()
+
+
+def test_kill_a_replica_and_publish_mid_run(cluster: tuple[Nginx, list[Replica], Path, Path], corpus_dir: Path, make_article) -> None:  # type: ignore[no-untyped-def]
+    nginx, replicas, index, snapshots = cluster
+    total, clients = 2400, 8
+    failures: list[str] = []
+    mixed: list[str] = []
+    generations: set[int] = set()
+    counter = iter(range(total))
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            query = QUERIES[n % len(QUERIES)]
+            try:
+                status, body = get(nginx.port, "/api/search?" + urllib.parse.urlencode({"q": query}))
+            except OSError as error:
+                failures.append(f"{query}: {error}")
+                continue
+            if status != 200:
+                failures.append(f"{query}: HTTP {status}")
+                continue
+            data = json.loads(body)
+            with lock:
+                generations.add(data["generation"])
+            if query == NEW_WORD and (data["total"] > 0) != (data["generation"] >= 2):
+                mixed.append(f"generation {data['generation']} answered {data['total']} for the new article")
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    replicas[0].kill()  # kill -9 mid-run: nginx must retry elsewhere
+    make_article(corpus_dir / "testing", slug="quokka", id=999_777, title=f"What is a {NEW_WORD}?")
+    build_index(corpus_dir, index)
+    publish_index(index, snapshots)
+    published = time.monotonic()
+    switched = {}
+    while len(switched) < 2 and time.monotonic() - published < 10:
+        for replica in replicas[1:]:
+            if replica.port not in switched and replica.generation() == 2:
+                switched[replica.port] = time.monotonic() - published
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - started
+    assert not failures, failures[:5]
+    assert not mixed, mixed[:5]
+    assert len(switched) == 2, "a live replica did not switch to the new snapshot within 10 s"
+    assert max(switched.values()) < 5
+    assert generations == {1, 2}
+    print(f"\n{total} requests through nginx in {elapsed:.1f} s ({total / elapsed:.0f}/s), 0 failed; "
+          f"replicas switched {', '.join(f'{s:.2f}' for s in switched.values())} s after publishing")
