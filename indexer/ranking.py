@@ -51,17 +51,26 @@ FEEDBACK_WEIGHT = 0.3
 FEEDBACK_MAX_WORDS = 6
 #: Whether feedback may bring in documents that hold none of the query's own words.
 FEEDBACK_NEW_MATCHES = True
+#: Further switches measured in tests/eval/RESULTS.md (steps 8-13), all off because
+#: none paid on both collections; ``tests/eval/tune.py`` sets them to compare.
+#: Feedback share scaled by min(1, pivot / query words) ** power (0: no scaling).
 FEEDBACK_PIVOT_WORDS = 0
 FEEDBACK_PIVOT_POWER = 1.0
+#: How the feedback pass meets the first: "replace", "rrf" (reciprocal-rank
+#: fusion over RRF_DEPTH) or "linear" (max-normalised scores, FEEDBACK_FUSION_WEIGHT).
 FEEDBACK_FUSION = "replace"
 FEEDBACK_FUSION_WEIGHT = 0.5
 RRF_DEPTH = 1000
-QUERY_TF = False
-QTF_K3 = 0.0
-BM25_DELTA = 0.0
-IDF_POWER = 1.0
+#: Expansion terms chosen by "rm" (RM3 weight) or "kl" (RM3 weight x idf ** FEEDBACK_IDF_POWER).
 FEEDBACK_SELECT = "rm"
 FEEDBACK_IDF_POWER = 1.0
+#: Query-term frequency: a word typed n times weighs n, or (k3 + 1) n / (k3 + n) with QTF_K3 > 0.
+QUERY_TF = False
+QTF_K3 = 0.0
+#: BM25+ lower bound added to every matched word's saturated tf (0: plain BM25).
+BM25_DELTA = 0.0
+#: idf ** IDF_POWER: above 1, common words of long queries count for less.
+IDF_POWER = 1.0
 
 _lengths: "weakref.WeakKeyDictionary[Any, dict[str, list[int]]]" = weakref.WeakKeyDictionary()
 
@@ -107,29 +116,6 @@ def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None 
         scores = _restrict(scores, searcher.docs_for_query(filter_q))
     best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
     return Ranked(best, len(scores))
-
-
-def _term_counts(q: wq.Query) -> Counter:
-    """How often each searched word occurs in the query (distinct words, one field)."""
-    counts: Counter = Counter()
-    field = next(iter(FIELD_BOOSTS))
-
-    def walk(node: wq.Query) -> None:
-        if isinstance(node, wq.Not):
-            return
-        if isinstance(node, wq.AndNot):
-            walk(node.a)
-            return
-        if node.is_leaf():
-            for name, text in node.iter_all_terms():
-                if name == field:
-                    counts[text if isinstance(text, str) else text.decode("utf-8", "replace")] += 1
-            return
-        for child in node.children():
-            walk(child)
-
-    walk(q)
-    return counts
 
 
 def _rrf(first: dict[int, float], second: dict[int, float], k: int = 60) -> dict[int, float]:
@@ -184,19 +170,15 @@ def feedback_words(searcher: Searcher, scores: dict[int, float], words: dict[str
     """
     top = heapq.nsmallest(FEEDBACK_DOCS, scores.items(), key=lambda item: (-item[1], item[0]))
     norm = sum(score for _, score in top) or 1.0
-    analyzer = searcher.schema["answer"].analyzer
     model: dict[str, float] = defaultdict(float)
     for docnum, score in top:
-        data = json.loads(searcher.stored_fields(docnum)["article"])
-        counts = Counter(token.text for token in analyzer(f"{data.get('title', '')}\n{data.get('answer', '')}"))
-        length = sum(counts.values()) or 1
+        counts, length = _document_terms(searcher, docnum)
         for text, count in counts.items():
             model[text] += (score / norm) * count / length
     if FEEDBACK_SELECT == "kl":
-        total = max(searcher.doc_count(), 1)
+        total, dfs = max(searcher.doc_count(), 1), _document_frequencies(searcher)
         for text in model:
-            df = max(searcher.doc_frequency("answer", text), searcher.doc_frequency("title", text), 1)
-            model[text] *= math.log(total / df) ** FEEDBACK_IDF_POWER if df < total else 0.0
+            model[text] *= math.log(total / max(dfs.get(text, 1), 1)) ** FEEDBACK_IDF_POWER
     chosen = heapq.nlargest(FEEDBACK_TERMS, ((weight, text) for text, weight in model.items() if _useful(text)))
     mass = sum(weight for weight, _ in chosen) or 1.0
     size = sum(words.values()) or 1
@@ -206,6 +188,41 @@ def feedback_words(searcher: Searcher, scores: dict[int, float], words: dict[str
         # the query model gives each of its words 1/size; scale so an original word weighs ~1
         expanded[text] = expanded.get(text, 0.0) + share * size * weight / mass
     return expanded
+
+
+_doc_terms: "weakref.WeakKeyDictionary[Any, dict[int, tuple[Counter, int]]]" = weakref.WeakKeyDictionary()
+_doc_freqs: "weakref.WeakKeyDictionary[Any, dict[str, int]]" = weakref.WeakKeyDictionary()
+#: Documents whose analysed text is kept per open index (feedback reads the same top documents often).
+DOC_TERMS_CACHE = 20_000
+
+
+def _document_terms(searcher: Searcher, docnum: int) -> tuple[Counter, int]:
+    """A document's title and answer as term counts, and their total, cached per open reader."""
+    cache = _doc_terms.setdefault(searcher.reader(), {})
+    found = cache.get(docnum)
+    if found is None:
+        data = json.loads(searcher.stored_fields(docnum)["article"])
+        analyzer = searcher.schema["answer"].analyzer
+        counts = Counter(token.text for token in analyzer(f"{data.get('title', '')}\n{data.get('answer', '')}"))
+        found = counts, sum(counts.values()) or 1
+        if len(cache) >= DOC_TERMS_CACHE:
+            cache.clear()
+        cache[docnum] = found
+    return found
+
+
+def _document_frequencies(searcher: Searcher) -> dict[str, int]:
+    """How many documents hold each term in their title or answer (the larger of the two), read once per reader."""
+    reader = searcher.reader()
+    dfs = _doc_freqs.get(reader)
+    if dfs is None:
+        dfs = {}
+        for field in ("answer", "title"):
+            for text, info in reader.iter_field(field):
+                text = text if isinstance(text, str) else text.decode("utf-8", "replace")
+                dfs[text] = max(dfs.get(text, 0), info.doc_frequency())
+        _doc_freqs[reader] = dfs
+    return dfs
 
 
 def _useful(term: str) -> bool:
