@@ -24,7 +24,7 @@ import math
 import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader, TermNotFound
@@ -51,26 +51,9 @@ FEEDBACK_WEIGHT = 0.3
 FEEDBACK_MAX_WORDS = 6
 #: Whether feedback may bring in documents that hold none of the query's own words.
 FEEDBACK_NEW_MATCHES = True
-#: Further switches measured in tests/eval/RESULTS.md (steps 8-13), all off because
-#: none paid on both collections; ``tests/eval/tune.py`` sets them to compare.
-#: Feedback share scaled by min(1, pivot / query words) ** power (0: no scaling).
-FEEDBACK_PIVOT_WORDS = 0
-FEEDBACK_PIVOT_POWER = 1.0
-#: How the feedback pass meets the first: "replace", "rrf" (reciprocal-rank
-#: fusion over RRF_DEPTH) or "linear" (max-normalised scores, FEEDBACK_FUSION_WEIGHT).
-FEEDBACK_FUSION = "replace"
-FEEDBACK_FUSION_WEIGHT = 0.5
-RRF_DEPTH = 1000
-#: Expansion terms chosen by "rm" (RM3 weight) or "kl" (RM3 weight x idf ** FEEDBACK_IDF_POWER).
-FEEDBACK_SELECT = "rm"
-FEEDBACK_IDF_POWER = 1.0
-#: Query-term frequency: a word typed n times weighs n, or (k3 + 1) n / (k3 + n) with QTF_K3 > 0.
-QUERY_TF = False
-QTF_K3 = 0.0
-#: BM25+ lower bound added to every matched word's saturated tf (0: plain BM25).
-BM25_DELTA = 0.0
-#: idf ** IDF_POWER: above 1, common words of long queries count for less.
-IDF_POWER = 1.0
+#: (Fusion of the two passes, feedback scaled by query length, rarity-weighted
+#: expansion terms, BM25+, query-term frequency and idf powers were measured too,
+#: in tests/eval/RESULTS.md steps 8-13; none paid on both collections.)
 
 _lengths: "weakref.WeakKeyDictionary[Any, dict[str, list[int]]]" = weakref.WeakKeyDictionary()
 
@@ -81,57 +64,22 @@ class Ranked:
     total: int  # how many documents match in all
 
 
-def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None = None, typed: Sequence[str] = ()) -> Ranked:
-    """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first.
-
-    ``typed`` are the words as typed (for how often each repeats in the query).
-    """
+def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None = None) -> Ranked:
+    """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first."""
     words, extra = _split_terms(positive_terms(q))
-    if QUERY_TF and typed:
-        counts = Counter(token.text for token in searcher.schema["answer"].analyzer(" ".join(typed)))
-        for text in words:
-            qtf = max(counts.get(text, 1), 1)
-            words[text] = (QTF_K3 + 1) * qtf / (QTF_K3 + qtf) if QTF_K3 else float(qtf)
     scores = bm25f_scores(searcher, words, extra)
     plain = _is_plain(q)
     if plain and FEEDBACK_DOCS and scores and len(words) <= FEEDBACK_MAX_WORDS:
-        weight = FEEDBACK_WEIGHT
-        if FEEDBACK_PIVOT_WORDS:
-            weight *= min(1.0, FEEDBACK_PIVOT_WORDS / max(len(words), 1)) ** FEEDBACK_PIVOT_POWER
-        expanded = feedback_words(searcher, scores, words, weight)
+        expanded = feedback_words(searcher, scores, words)
         if expanded != words:
-            matched = scores
             fed = bm25f_scores(searcher, expanded, extra)
-            if not FEEDBACK_NEW_MATCHES:
-                fed = {docnum: fed[docnum] for docnum in matched}
-            if FEEDBACK_FUSION == "rrf":
-                scores = _rrf(matched, fed)
-            elif FEEDBACK_FUSION == "linear":
-                scores = _linear(matched, fed, FEEDBACK_FUSION_WEIGHT)
-            else:
-                scores = fed
+            scores = fed if FEEDBACK_NEW_MATCHES else {docnum: fed[docnum] for docnum in scores}
     if not plain:
         scores = _restrict(scores, searcher.docs_for_query(q))
     if filter_q is not None:
         scores = _restrict(scores, searcher.docs_for_query(filter_q))
     best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
     return Ranked(best, len(scores))
-
-
-def _rrf(first: dict[int, float], second: dict[int, float], k: int = 60) -> dict[int, float]:
-    fused: dict[int, float] = defaultdict(float)
-    for scores in (first, second):
-        for position, (docnum, _) in enumerate(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:RRF_DEPTH]):
-            fused[docnum] += 1.0 / (k + position + 1)
-    for docnum in set(first) | set(second):
-        fused[docnum] += 1e-9 * (first.get(docnum, 0.0) + second.get(docnum, 0.0))
-    return fused
-
-
-def _linear(first: dict[int, float], second: dict[int, float], weight: float) -> dict[int, float]:
-    top1, top2 = max(first.values(), default=1.0) or 1.0, max(second.values(), default=1.0) or 1.0
-    return {docnum: (1 - weight) * first.get(docnum, 0.0) / top1 + weight * second.get(docnum, 0.0) / top2
-            for docnum in set(first) | set(second)}
 
 
 def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], list[tuple[str, str]]]:
@@ -160,7 +108,7 @@ def bm25f_scores(searcher: Searcher, words: dict[str, float], extra: Iterable[tu
     return scores
 
 
-def feedback_words(searcher: Searcher, scores: dict[int, float], words: dict[str, float], share: float | None = None) -> dict[str, float]:
+def feedback_words(searcher: Searcher, scores: dict[int, float], words: dict[str, float]) -> dict[str, float]:
     """Expand ``words`` with the key terms of the best-scored documents (RM3).
 
     Each of the top :data:`FEEDBACK_DOCS` documents votes for its terms in
@@ -175,14 +123,10 @@ def feedback_words(searcher: Searcher, scores: dict[int, float], words: dict[str
         counts, length = _document_terms(searcher, docnum)
         for text, count in counts.items():
             model[text] += (score / norm) * count / length
-    if FEEDBACK_SELECT == "kl":
-        total, dfs = max(searcher.doc_count(), 1), _document_frequencies(searcher)
-        for text in model:
-            model[text] *= math.log(total / max(dfs.get(text, 1), 1)) ** FEEDBACK_IDF_POWER
     chosen = heapq.nlargest(FEEDBACK_TERMS, ((weight, text) for text, weight in model.items() if _useful(text)))
     mass = sum(weight for weight, _ in chosen) or 1.0
     size = sum(words.values()) or 1
-    share = FEEDBACK_WEIGHT if share is None else share
+    share = FEEDBACK_WEIGHT
     expanded = {text: (1 - share) * weight for text, weight in words.items()}
     for weight, text in chosen:
         # the query model gives each of its words 1/size; scale so an original word weighs ~1
@@ -191,7 +135,6 @@ def feedback_words(searcher: Searcher, scores: dict[int, float], words: dict[str
 
 
 _doc_terms: "weakref.WeakKeyDictionary[Any, dict[int, tuple[Counter, int]]]" = weakref.WeakKeyDictionary()
-_doc_freqs: "weakref.WeakKeyDictionary[Any, dict[str, int]]" = weakref.WeakKeyDictionary()
 #: Documents whose analysed text is kept per open index (feedback reads the same top documents often).
 DOC_TERMS_CACHE = 20_000
 
@@ -211,20 +154,6 @@ def _document_terms(searcher: Searcher, docnum: int) -> tuple[Counter, int]:
     return found
 
 
-def _document_frequencies(searcher: Searcher) -> dict[str, int]:
-    """How many documents hold each term in their title or answer (the larger of the two), read once per reader."""
-    reader = searcher.reader()
-    dfs = _doc_freqs.get(reader)
-    if dfs is None:
-        dfs = {}
-        for field in ("answer", "title"):
-            for text, info in reader.iter_field(field):
-                text = text if isinstance(text, str) else text.decode("utf-8", "replace")
-                dfs[text] = max(dfs.get(text, 0), info.doc_frequency())
-        _doc_freqs[reader] = dfs
-    return dfs
-
-
 def _useful(term: str) -> bool:
     return len(term) > 1 and not term.isdigit()
 
@@ -233,10 +162,10 @@ def _add_saturated(scores: dict[int, float], tfs: dict[int, float], total_docs: 
     if not tfs:
         return
     df = len(tfs)
-    idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5)) ** IDF_POWER
+    idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
     k1 = K1
     for docnum, tf in tfs.items():
-        scores[docnum] += idf * (tf * (k1 + 1) / (tf + k1) + BM25_DELTA)
+        scores[docnum] += idf * tf * (k1 + 1) / (tf + k1)
 
 
 def _postings(searcher: Searcher, field: str, text: str) -> Iterator[tuple[int, float, int]]:

@@ -253,7 +253,7 @@ class SearchService:
 
     def _ranked(self, searcher: Searcher, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
-        return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q, parsed.words)
+        return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q)
 
     def _run(
         self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float
@@ -334,11 +334,15 @@ def _ms(started: float) -> float:
 
 
 def _with_keyword_bonus(parsed: ParsedQuery) -> wq.Query:
-    """Add a bonus for articles whose keywords include the whole query."""
-    phrase = " ".join(parsed.words).lower()
-    if not phrase or parsed.query.is_leaf() and isinstance(parsed.query, wq.Phrase):
+    """Add a bonus for articles with the whole query, two words or more, as one keyword.
+
+    One word matching a one-word keyword is weak evidence (the word is already
+    scored in ``keyword_text``); it let "tolerance" rank an article that merely
+    lists tolerance among its keywords above the one titled about it.
+    """
+    if len(parsed.words) < 2 or _has_required(parsed.query) or isinstance(parsed.query, wq.Phrase):
         return parsed.query
-    return wq.Or([parsed.query, wq.Term("keywords", phrase, boost=KEYWORD_BOOST)]) if not _has_required(parsed.query) else parsed.query
+    return wq.Or([parsed.query, wq.Term("keywords", " ".join(parsed.words).lower(), boost=KEYWORD_BOOST)])
 
 
 def _has_required(q: wq.Query) -> bool:

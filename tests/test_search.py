@@ -29,6 +29,15 @@ def test_stems_match_and_are_marked(service: SearchService) -> None:
     assert "tolerance" in hit.matched_terms
 
 
+def test_title_match_beats_a_keyword_mention(service: SearchService) -> None:
+    assert urls(service, "tolerance")[0] == TOLERANCE_URL
+
+
+def test_whole_query_as_a_keyword_helps(service: SearchService) -> None:
+    # "enzyme induction" is one of the tolerance article's keywords.
+    assert TOLERANCE_URL in urls(service, "enzyme induction")[:2]
+
+
 def test_phrase_requires_words_together(service: SearchService) -> None:
     loose = service.search("tolerance cross").total
     phrase = service.search('"cross-tolerance"').total
