@@ -54,14 +54,23 @@ class Highlighter:
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.terms = frozenset(terms)
+        # Words that could match start like a term's stem (less its last letter, which
+        # Snowball may have changed: "studi" for "study"). A regex finds those in C, and
+        # only they are analysed; analysing every word of every answer shown was the
+        # larger part of a search's time.
+        prefixes = sorted({term[:-1] if len(term) > 3 else term for term in self.terms if term}, key=len, reverse=True)
+        self._candidates = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, prefixes)) + ")", re.IGNORECASE) if prefixes else None
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
         """Return (start, end, term) of each word of ``text`` that matches a query term."""
-        if not self.terms or not text:
+        if self._candidates is None or not text:
             return []
         spans = []
         terms = self.terms
-        for match in _WORD.finditer(text):
+        for candidate in self._candidates.finditer(text):
+            match = _WORD.match(text, candidate.start())
+            if match is None:
+                continue
             hit = terms_of(match.group()) & terms
             if hit:
                 spans.append((match.start(), match.end(), min(hit)))

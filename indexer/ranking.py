@@ -62,6 +62,7 @@ _lengths: "weakref.WeakKeyDictionary[Any, dict[str, list[int]]]" = weakref.WeakK
 class Ranked:
     hits: list[tuple[int, float]]  # (document number, score), best first
     total: int  # how many documents match in all
+    unfiltered: frozenset[int] = frozenset()  # every match before ``filter_q`` (for facet counts)
 
 
 def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None = None) -> Ranked:
@@ -76,10 +77,11 @@ def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None 
             scores = fed if FEEDBACK_NEW_MATCHES else {docnum: fed[docnum] for docnum in scores}
     if not plain:
         scores = _restrict(scores, searcher.docs_for_query(q))
+    unfiltered = frozenset(scores)
     if filter_q is not None:
         scores = _restrict(scores, searcher.docs_for_query(filter_q))
     best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
-    return Ranked(best, len(scores))
+    return Ranked(best, len(scores), unfiltered)
 
 
 def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], list[tuple[str, str]]]:

@@ -14,12 +14,12 @@ import logging
 import threading
 import time
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh import index as whoosh_index, query as wq, scoring, sorting
+from whoosh import index as whoosh_index, query as wq, scoring
 from whoosh.searching import Searcher
 
 from .articles import Article
@@ -261,9 +261,9 @@ class SearchService:
         terms = positive_terms(parsed.query)
         if not terms:
             return SearchResults(parsed.text, 0, page, per_page, _ms(started), None, {}, (), subject)
-        facets = _subject_counts(searcher, _with_keyword_bonus(parsed))
         filter_q = wq.Term("subject", subject) if subject else None
         ranked = self._ranked(searcher, parsed, page * per_page, filter_q)
+        facets = _subject_counts(searcher, ranked.unfiltered)
         highlighter = Highlighter(text for _, text in terms)
         window = ranked.hits[(page - 1) * per_page : page * per_page]
         hits = tuple(_hit(searcher.stored_fields(docnum), score, highlighter) for docnum, score in window)
@@ -349,11 +349,23 @@ def _has_required(q: wq.Query) -> bool:
     return isinstance(q, (wq.And, wq.AndNot, wq.AndMaybe, wq.Require))
 
 
-def _subject_counts(searcher: Searcher, q: wq.Query) -> dict[str, int]:
-    facet = sorting.FieldFacet("subject", maptype=sorting.Count)
-    results = searcher.search(q, limit=1, groupedby={"subject": facet}, scored=False)
-    counts = results.groups("subject")
+def _subject_counts(searcher: Searcher, docnums: frozenset[int]) -> dict[str, int]:
+    """Count the matches per subject (before the subject filter), most first."""
+    subjects = _subjects(searcher.reader())
+    counts = Counter(map(subjects.__getitem__, docnums))
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+_subject_lists: "weakref.WeakKeyDictionary[Any, list[str]]" = weakref.WeakKeyDictionary()
+
+
+def _subjects(reader: Any) -> list[str]:
+    """Every document's subject, read once per open reader from the subject column."""
+    found = _subject_lists.get(reader)
+    if found is None:
+        column = reader.column_reader("subject")
+        found = _subject_lists[reader] = [column[docnum] for docnum in range(reader.doc_count_all())]
+    return found
 
 
 def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter) -> Hit:
