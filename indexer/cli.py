@@ -265,6 +265,8 @@ def search_command(query: str, index_dir: Path, limit: int, page: int, subject: 
         return
     styled = sys.stdout.isatty()
     click.echo(f"{results.total} result(s) for {results.query!r} in {results.took_ms:.1f} ms")
+    if results.corrected:
+        click.echo(f"showing results for: {results.corrected}")
     if results.suggestion:
         click.echo(f"did you mean: {results.suggestion}")
     if results.unmatched:

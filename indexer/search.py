@@ -84,6 +84,7 @@ class SearchResults:
     subject: str | None = None
     unmatched: tuple[str, ...] = ()  # words of the query that no article contains
     generation: int = 0
+    corrected: str | None = None  # the spelling-corrected query these results are for, if one was needed
 
     @property
     def pages(self) -> int:
@@ -103,6 +104,7 @@ class SearchResults:
             "results": [hit.as_dict() for hit in self.results],
             "unmatched": list(self.unmatched),
             "generation": self.generation,  # which index generation answered (replicas, rebuilds)
+            "corrected": self.corrected,
         }
 
 
@@ -262,17 +264,26 @@ class SearchService:
         if not terms:
             return SearchResults(parsed.text, 0, page, per_page, _ms(started), None, {}, (), subject)
         filter_q = wq.Term("subject", subject) if subject else None
+        speller = Speller(searcher)
+        unmatched = speller.unmatched(parsed.words)
+        suggestion = speller.suggestion(parsed.text, parsed.words)
         ranked = self._ranked(searcher, parsed, page * per_page, filter_q)
+        corrected = None
+        if suggestion and (unmatched or not ranked.total):
+            # Typo tolerance that costs no precision: only when a word matched nothing
+            # is the spelling-corrected query tried, and kept only if it finds something.
+            assert self._shared.parser is not None
+            retry = self._shared.parser.parse(suggestion)
+            second = self._ranked(searcher, retry, page * per_page, filter_q) if positive_terms(retry.query) else None
+            if second is not None and second.total:
+                ranked, corrected, unmatched, terms = second, suggestion, [], positive_terms(retry.query)
         facets = _subject_counts(searcher, ranked.unfiltered)
         highlighter = Highlighter(text for _, text in terms)
         window = ranked.hits[(page - 1) * per_page : page * per_page]
         hits = tuple(_hit(searcher.stored_fields(docnum), score, highlighter) for docnum, score in window)
-        speller = Speller(searcher)
-        unmatched = speller.unmatched(parsed.words)
-        suggestion = speller.suggestion(parsed.text, parsed.words)
         return SearchResults(
-            parsed.text, ranked.total, page, per_page, _ms(started), suggestion, facets, hits, subject,
-            tuple(unmatched), self._local.generation,
+            parsed.text, ranked.total, page, per_page, _ms(started), None if corrected else suggestion, facets, hits,
+            subject, tuple(unmatched), self._local.generation, corrected,
         )
 
     def _cache_get(self, key: tuple[Any, ...]) -> SearchResults | None:

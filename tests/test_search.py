@@ -108,6 +108,19 @@ def test_did_you_mean_corrects_misspellings(service: SearchService) -> None:
     assert service.search("drug tolerance").suggestion is None
 
 
+def test_misspelt_word_is_retried_corrected(service: SearchService) -> None:
+    results = service.search("photosinthesis light")
+    assert results.corrected == "photosynthesis light"
+    assert results.query == "photosinthesis light" and results.suggestion is None
+    assert "photosynthesis" in results.results[0].url
+    assert "<mark>" in results.results[0].title_html
+
+
+def test_no_retry_when_every_word_matches(service: SearchService) -> None:
+    results = service.search("drug tolerence")  # the stem of the typo matches: no retry, but a suggestion
+    assert results.corrected is None and results.suggestion == "drug tolerance"
+
+
 def test_unmatched_words_are_named(service: SearchService) -> None:
     results = service.search("tolerance xyzzyqq")
     assert results.unmatched == ("xyzzyqq",)

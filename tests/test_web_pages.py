@@ -261,3 +261,11 @@ def test_every_page_link_resolves(client: Any) -> None:
                 with client.get(href) as response:
                     assert response.status_code in (200, 302), href
     assert len(seen) > 20
+
+
+def test_misspelt_query_shows_corrected_results(client: Any) -> None:
+    response = client.get("/search?q=photosinthesis")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "these are the results for <strong>photosynthesis</strong>" in page
+    assert "<mark>" in page
