@@ -36,6 +36,8 @@ WRITER_LIMIT_MB = 256
 WRITER_OPTIONS = {"compound": False}
 #: Below this many files a second process costs more than it saves.
 PARALLEL_THRESHOLD = 2_000
+#: Present in the index folder from an update's start until its pointer bump.
+PENDING_UPDATE = ".update-pending"
 
 
 class BuildError(IndexStoreError):
@@ -206,12 +208,19 @@ def update_index(
     with store.write_lock(lock_timeout):
         pointer = store.require_pointer()  # a build may have swapped it while we waited
         ix = store.open(pointer)
+        # Readers reopen only when CURRENT's counter moves: an update killed after Whoosh
+        # committed but before the bump would leave them on the old copy for good, so an
+        # update marks its commit as pending and the next update bumps for it.
+        pending = store.root / PENDING_UPDATE
         try:
+            interrupted = pending.exists()
+            pending.touch()
             report = _apply_changes(ix, corpus, strict)
-            if report.touched:
+            if report.touched or interrupted:
                 report.pointer = store.bump(pointer, ix.doc_count())
             else:
                 report.pointer = pointer
+            pending.unlink()
         except OSError as error:
             if is_disk_full(error):
                 raise BuildError(f"the disk holding {index} is full; free space and update again (the live index is unchanged)") from None

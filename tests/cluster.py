@@ -60,6 +60,15 @@ class Replica:
     port: int
     process: subprocess.Popen[bytes]
 
+    def stop(self) -> None:
+        """Stop the replica as an operator or a host shutdown would (SIGTERM: gunicorn's graceful stop)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
     def kill(self) -> None:
         """kill -9 the replica's whole process group (gunicorn master and workers)."""
         if self.process.poll() is None:

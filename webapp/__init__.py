@@ -21,9 +21,9 @@ import os
 import re
 from typing import Any, Mapping
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from indexer import IndexMissing, IndexStoreError
 
@@ -50,6 +50,7 @@ FRAMEABLE_HEADERS = {
     **{name: value for name, value in SECURITY_HEADERS.items() if name != "X-Frame-Options"},
     "Content-Security-Policy": CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *"),
 }
+MAX_BODY_BYTES = 16 * 1024
 INDEX_MISSING_HINT = (
     "The search index has not been built yet: build the index with `article-search index build`, "
     "then reload this page."
@@ -73,6 +74,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REFRESH_SECONDS=1.0,  # how often a worker thread checks for a newer index generation
         PER_PAGE=10,
         SITE_NAME="Article Search",
+        # Every route is a GET: no request needs a body, so a large one is refused unread (413).
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.config.from_prefixed_env("ARTICLE_SEARCH")
     if test_config is not None:
@@ -86,6 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     cors.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IndexStoreError, _index_unavailable)
+    app.before_request(_refuse_large_bodies)
     app.after_request(_security_headers)
     app.after_request(pages.cache_static)
     return app
@@ -119,6 +123,15 @@ def _index_unavailable(error: IndexStoreError) -> Any:
     response = _http_error(ServiceUnavailable(hint))
     response.headers["Retry-After"] = "30"
     return response
+
+
+def _refuse_large_bodies() -> None:
+    """Answer 413 before any view runs when a request declares a body over MAX_CONTENT_LENGTH."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge(
+            f"this site answers GET requests without a body; send at most {limit} bytes (no body is needed)"
+        )
 
 
 def _security_headers(response: Response) -> Response:

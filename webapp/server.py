@@ -26,6 +26,25 @@ log = logging.getLogger(__name__)
 #: Threads per worker: they keep slow clients and keep-alive connections from
 #: blocking a worker, while searches themselves are short and CPU-bound.
 THREADS = 4
+#: Every page and API call is a GET with a query string: a real browser sends
+#: about 15 headers of under 1 KB. These bound what one request makes a worker
+#: read and hold before the app sees it (gunicorn answers 400 beyond them).
+LIMIT_REQUEST_LINE = 8190  # gunicorn's maximum bounded value
+LIMIT_REQUEST_FIELDS = 50
+LIMIT_REQUEST_FIELD_SIZE = 8190
+#: gunicorn's default access log line plus the worker's pid and the index
+#: generation that answered, so a log shows every worker switching after a rebuild.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s gen=%({x-index-generation}o)s'
+#: Whatever the environment says (FLASK_DEBUG, ARTICLE_SEARCH_DEBUG, ..._TESTING), `serve`
+#: never runs in debug or testing mode: exceptions become the app's own 500 page or JSON.
+PRODUCTION_CONFIG = {
+    "DEBUG": False,
+    "TESTING": False,
+    "PROPAGATE_EXCEPTIONS": False,
+    "TRAP_HTTP_EXCEPTIONS": False,
+    "TRAP_BAD_REQUEST_ERRORS": False,
+    "EXPLAIN_TEMPLATE_LOADING": False,
+}
 
 
 class ServeError(RuntimeError):
@@ -59,10 +78,14 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int = THREADS)
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,
-        # The app answers 10,000-character queries (cutting them to 500 characters) in its own
-        # JSON or HTML shape; gunicorn's default 4094-byte request line would refuse them with a
-        # bare 400 first. 0 lifts that limit (gunicorn 27 still stops reading a line at 1 MB).
-        "limit_request_line": 0,
+        # Long queries (the app cuts them to 500 characters) get through in the app's own JSON or
+        # HTML shape up to gunicorn's largest bounded request line; past it gunicorn answers 400.
+        # 0 would mean no limit at all with gunicorn's Python parser: a 16 MB line was measured
+        # to pin a worker for 40 s (it re-copies the buffer on every read) and add 50 MB of RSS.
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_fields": LIMIT_REQUEST_FIELDS,
+        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
+        "access_log_format": ACCESS_LOG_FORMAT,
         "accesslog": "-",
         "errorlog": "-",
         "proc_name": "article-search",
@@ -82,7 +105,7 @@ def serve(
     """
     _check_address(host, port)
     app = create_app({"INDEX_DIR": str(index_dir), "CORPUS_DIR": str(corpus_dir)})
-    app.debug = False
+    app.config.update(PRODUCTION_CONFIG)
     if not index_ready(index_dir):
         log.warning("no index at %s yet: pages answer 503 until `article-search index build` has run", index_dir)
     GunicornServer(app, gunicorn_options(host, port, workers)).run()

@@ -14,7 +14,6 @@ app's security-header hook refuses framing for everything else.
 
 from __future__ import annotations
 
-import json
 from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
 
 from indexer import SearchError
@@ -111,7 +110,8 @@ def opensearch_suggest() -> Response:
     """Completions as OpenSearch Suggestions: ``["query", ["completion", ...]]``."""
     prefix = text_arg("q", 200)
     completions = get_service().suggest(prefix, limit=MAX_SUGGESTIONS) if prefix.strip() else []
-    return Response(json.dumps([prefix, completions]), mimetype="application/x-suggestions+json")
+    # The app's JSON provider, so the echoed query's "<" is escaped as in every other JSON answer.
+    return Response(current_app.json.dumps([prefix, completions]), mimetype="application/x-suggestions+json")
 
 
 @bp.get("/embedding")

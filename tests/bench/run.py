@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -79,20 +79,12 @@ def edit(corpus: Path, count: int, word: str) -> None:
         path.write_text(f"---\n{front}---\n{body}", "utf-8")
 
 
-def library_latency(service: SearchService, queries: list[str]) -> dict[str, float]:
+def latency(search: Callable[[str], object], queries: list[str]) -> dict[str, float]:
+    """Time ``search`` once per query, in milliseconds."""
     samples = []
     for query in queries:
         started = time.perf_counter()
-        service.search(query)
-        samples.append((time.perf_counter() - started) * 1000)
-    return load.percentiles(samples)
-
-
-def reference_latency(ref: reference.Reference, queries: list[str]) -> dict[str, float]:
-    samples = []
-    for query in queries:
-        started = time.perf_counter()
-        ref.search(query)
+        search(query)
         samples.append((time.perf_counter() - started) * 1000)
     return load.percentiles(samples)
 
@@ -147,9 +139,9 @@ def bench_size(size: int, workdir: Path, queries: list[str], seconds: float) -> 
     # Library search, then the reference, on the same queries.
     service = SearchService(index)
     service.search("warm up the searcher")
-    result["search"] = library_latency(service, queries)
+    result["search"] = latency(service.search, queries)
     ref = reference.Reference(db)
-    result["reference_search"] = reference_latency(ref, queries)
+    result["reference_search"] = latency(ref.search, queries)
     service.search(queries[0])
     started = time.perf_counter()
     service.search(queries[0])

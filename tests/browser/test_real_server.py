@@ -34,8 +34,9 @@ def raw_request(base: str, request_line: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("endpoint", ["/api/search", "/search", "/api/suggest"])
-def test_ten_thousand_character_query_is_answered_by_the_app(live_server: str, endpoint: str) -> None:
-    status, kind, body = fetch(live_server, f"{endpoint}?q=" + quote("tolerance " * 1000))
+def test_six_thousand_character_query_is_answered_by_the_app(live_server: str, endpoint: str) -> None:
+    # 7,200 bytes once encoded: under gunicorn's 8,190-byte request line (longer lines get its 400).
+    status, kind, body = fetch(live_server, f"{endpoint}?q=" + quote("tolerance " * 600))
     assert status == 200
     if endpoint.startswith("/api/"):
         assert kind == "application/json" and json.loads(body)["ok"] is True
