@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import time
 import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -63,17 +64,36 @@ class Ranked:
     hits: list[tuple[int, float]]  # (document number, score), best first
     total: int  # how many documents match in all
     unfiltered: frozenset[int] = frozenset()  # every match before ``filter_q`` (for facet counts)
+    partial: bool = False  # the time limit ran out: these are the documents scored in time
 
 
-def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None = None) -> Ranked:
-    """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first."""
+class Clock:
+    """A search's time limit, checked between and inside posting lists."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.end = time.monotonic() + seconds if seconds else None
+        self.expired = False
+
+    def over(self) -> bool:
+        if not self.expired and self.end is not None and time.monotonic() > self.end:
+            self.expired = True
+        return self.expired
+
+
+def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None = None, time_limit: float | None = None) -> Ranked:
+    """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first.
+
+    With ``time_limit`` (seconds), scoring stops when it runs out and the
+    result is marked partial, so no query can hold a worker for long.
+    """
+    clock = Clock(time_limit)
     words, extra = _split_terms(positive_terms(q))
-    scores = bm25f_scores(searcher, words, extra)
+    scores = bm25f_scores(searcher, words, extra, clock)
     plain = _is_plain(q)
     if plain and FEEDBACK_DOCS and scores and len(words) <= FEEDBACK_MAX_WORDS:
         expanded = feedback_words(searcher, scores, words)
         if expanded != words:
-            fed = bm25f_scores(searcher, expanded, extra)
+            fed = bm25f_scores(searcher, expanded, extra, clock)
             scores = fed if FEEDBACK_NEW_MATCHES else {docnum: fed[docnum] for docnum in scores}
     if not plain:
         scores = _restrict(scores, searcher.docs_for_query(q))
@@ -81,7 +101,7 @@ def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None 
     if filter_q is not None:
         scores = _restrict(scores, searcher.docs_for_query(filter_q))
     best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
-    return Ranked(best, len(scores), unfiltered)
+    return Ranked(best, len(scores), unfiltered, clock.expired)
 
 
 def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], list[tuple[str, str]]]:
@@ -91,8 +111,11 @@ def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], li
     return words, extra
 
 
-def bm25f_scores(searcher: Searcher, words: dict[str, float], extra: Iterable[tuple[str, str]] = ()) -> dict[int, float]:
+def bm25f_scores(
+    searcher: Searcher, words: dict[str, float], extra: Iterable[tuple[str, str]] = (), clock: Clock | None = None
+) -> dict[int, float]:
     """Score every document holding any of ``words`` (term -> query weight) or ``extra`` (field, term) pairs."""
+    clock = clock or Clock(None)
     total_docs = max(searcher.doc_count(), 1)
     averages = {field: searcher.avg_field_length(field) or 1.0 for field in FIELD_BOOSTS}
     scores: dict[int, float] = defaultdict(float)
@@ -100,12 +123,12 @@ def bm25f_scores(searcher: Searcher, words: dict[str, float], extra: Iterable[tu
         pseudo_tf: dict[int, float] = defaultdict(float)
         for field, weight in FIELD_BOOSTS.items():
             b, average = FIELD_B.get(field, DEFAULT_B), averages[field]
-            for docnum, tf, length in _postings(searcher, field, text):
+            for docnum, tf, length in _postings(searcher, field, text, clock):
                 pseudo_tf[docnum] += weight * tf / (1 - b + b * length / average)
         _add_saturated(scores, pseudo_tf, total_docs, query_weight)
     for field, text in extra:
         average = searcher.avg_field_length(field) or 1.0
-        tfs = {docnum: tf / (1 - DEFAULT_B + DEFAULT_B * length / average) for docnum, tf, length in _postings(searcher, field, text)}
+        tfs = {docnum: tf / (1 - DEFAULT_B + DEFAULT_B * length / average) for docnum, tf, length in _postings(searcher, field, text, clock)}
         _add_saturated(scores, tfs, total_docs, KEYWORD_BOOST if field == "keywords" else 1.0)
     return scores
 
@@ -170,16 +193,23 @@ def _add_saturated(scores: dict[int, float], tfs: dict[int, float], total_docs: 
         scores[docnum] += idf * tf * (k1 + 1) / (tf + k1)
 
 
-def _postings(searcher: Searcher, field: str, text: str) -> Iterator[tuple[int, float, int]]:
-    """Yield (document number, term frequency, field length) for live documents holding the term."""
+def _postings(searcher: Searcher, field: str, text: str, clock: Clock) -> Iterator[tuple[int, float, int]]:
+    """Yield (document number, term frequency, field length) for live documents holding the term.
+
+    Stops early once ``clock`` has run out (checked every 1,024 postings).
+    """
     for reader, offset in searcher.reader().leaf_readers():  # also a single-segment index
+        if clock.over():
+            return
         try:
             matcher = reader.postings(field, text)
         except TermNotFound:
             continue
         lengths = _field_lengths(reader, field)
         deleted = reader.is_deleted if reader.has_deletions() else None
-        for docnum, tf in _items(matcher):
+        for count, (docnum, tf) in enumerate(_items(matcher), start=1):
+            if count & 1023 == 0 and clock.over():
+                return
             if deleted is None or not deleted(docnum):
                 yield docnum + offset, tf, lengths[docnum]
 

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 MAX_PER_PAGE = 50
 MAX_PAGE = 1000
 REFRESH_SECONDS = 1.0
+#: Seconds one search may score for; past it the results found so far are returned, marked partial.
+TIME_LIMIT = 2.0
 CACHE_SIZE = 512
 
 
@@ -85,6 +87,7 @@ class SearchResults:
     unmatched: tuple[str, ...] = ()  # words of the query that no article contains
     generation: int = 0
     corrected: str | None = None  # the spelling-corrected query these results are for, if one was needed
+    partial: bool = False  # the time limit ran out before every match was scored
 
     @property
     def pages(self) -> int:
@@ -105,6 +108,7 @@ class SearchResults:
             "unmatched": list(self.unmatched),
             "generation": self.generation,  # which index generation answered (replicas, rebuilds)
             "corrected": self.corrected,
+            "partial": self.partial,
         }
 
 
@@ -126,9 +130,10 @@ class _Shared:
 class SearchService:
     """Search one index folder; safe to share between threads."""
 
-    def __init__(self, index_dir: Path | str, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, index_dir: Path | str, refresh_seconds: float = REFRESH_SECONDS, time_limit: float | None = TIME_LIMIT) -> None:
         self.store = IndexStore(index_dir)
         self.refresh_seconds = refresh_seconds
+        self.time_limit = time_limit
         self._lock = threading.Lock()
         self._shared = _Shared()
         self._local = _Local()
@@ -234,7 +239,8 @@ class SearchService:
         assert self._shared.parser is not None
         parsed = self._shared.parser.parse(text)
         results = self._run(searcher, parsed, page, per_page, subject, started)
-        self._cache_put(key, results)
+        if not results.partial:  # a later try may have the time to finish
+            self._cache_put(key, results)
         return results
 
     def ranked_ids(self, text: str, limit: int = 100, *, subject: str | None = None) -> list[int]:
@@ -255,7 +261,7 @@ class SearchService:
 
     def _ranked(self, searcher: Searcher, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
-        return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q)
+        return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q, self.time_limit)
 
     def _run(
         self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float
@@ -283,7 +289,7 @@ class SearchService:
         hits = tuple(_hit(searcher.stored_fields(docnum), score, highlighter) for docnum, score in window)
         return SearchResults(
             parsed.text, ranked.total, page, per_page, _ms(started), None if corrected else suggestion, facets, hits,
-            subject, tuple(unmatched), self._local.generation, corrected,
+            subject, tuple(unmatched), self._local.generation, corrected, ranked.partial,
         )
 
     def _cache_get(self, key: tuple[Any, ...]) -> SearchResults | None:

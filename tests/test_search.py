@@ -141,6 +141,17 @@ def test_article_lookup_by_url_and_id(service: SearchService) -> None:
     assert service.article(article_id=-5) is None
 
 
+def test_time_limit_returns_partial_results_quickly(sample_index: Path) -> None:
+    with SearchService(sample_index, time_limit=1e-9) as hurried:
+        results = hurried.search("drug tolerance mechanisms")
+        assert results.partial is True
+        assert results.as_dict()["partial"] is True
+        assert results.total < 25
+    with SearchService(sample_index) as patient:
+        full = patient.search("drug tolerance mechanisms")
+        assert full.partial is False and full.total == 25
+
+
 def test_repeated_query_is_served_from_cache(service: SearchService) -> None:
     first = service.search("neurotransmitter synapse")
     again = service.search("neurotransmitter synapse")
