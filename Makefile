@@ -49,7 +49,10 @@ eval: $(VENV)/.installed-test
 	$(BIN)/python tests/eval/run.py
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python tests/bench/run.py
+	bash .ci/ensure-packages
+	$(BIN)/python tests/bench/run.py --sizes 10000
+	$(BIN)/python tests/bench/reliability.py
+	$(BIN)/python tests/bench/scale_out.py --size 10000
 
 clean:
 	rm -rf $(VENV) var .cache .pytest_cache
