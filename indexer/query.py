@@ -21,8 +21,6 @@ __all__ = ["ParsedQuery", "QueryParser", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "
 #: Longer input is cut: no real question needs more, and parsing cost grows with it.
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TERMS = 32
-#: Bonus for each extra query word a document matches (Whoosh's OrGroup factor).
-COORDINATION = 0.9
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SIGN = r"(?:^|(?<=\s)){}(?=[^\W\d_])"
@@ -61,7 +59,7 @@ class QueryParser:
     """A parser for the search fields, built once per index schema."""
 
     def __init__(self, schema: Schema) -> None:
-        self._parser = qparser.QueryParser(None, schema, group=qparser.OrGroup.factory(COORDINATION))
+        self._parser = qparser.QueryParser(None, schema, group=qparser.OrGroup)
         self._parser.remove_plugin_class(qparser.WildcardPlugin)
         self._parser.remove_plugin_class(qparser.FieldsPlugin)
         self._parser.remove_plugin_class(qparser.RangePlugin)

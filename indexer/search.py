@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh import index as whoosh_index, query as wq, scoring
+from whoosh import index as whoosh_index, query as wq
 from whoosh.searching import Searcher
 
 from .articles import Article
@@ -142,7 +142,6 @@ class SearchService:
         self._open: dict[int, Searcher] = {}
         self._refused = ""  # the last generation folder that failed to open (logged once)
         weakref.finalize(self, _close_all, self._open, self._lock)
-        self._weighting = scoring.BM25F(B=0.75, K1=1.2, title_B=0.3, keyword_text_B=0.3)
 
     # -- opening and refreshing -------------------------------------------------
 
@@ -157,7 +156,7 @@ class SearchService:
         if local.searcher is None or local.generation != pointer.generation:
             old = local.searcher
             assert self._shared.index is not None
-            local.searcher = self._shared.index.searcher(weighting=self._weighting)
+            local.searcher = self._shared.index.searcher()  # it finds matches; ranking.py orders them
             local.generation = pointer.generation
             self._register(local.searcher)
             if old is not None:
