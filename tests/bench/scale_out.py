@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +52,20 @@ def main() -> None:
                     replica.kill()
             print(f"{count} replica(s): {figures['rps']:.1f} req/s, {figures['errors']} errors, "
                   f"p50 {figures['load_p50']:.0f} ms, p99 {figures['load_p99']:.0f} ms under load")
+        # kill -9 one of three replicas a third of the way into a run: nginx retries refused
+        # connections, but a response the dying replica had begun to send cannot be retried.
+        replicas = [start_replica(root / "snapshots", root / f"replica-kill-{n}.log") for n in range(3)]
+        nginx = start_nginx(root / "nginx-kill", [replica.port for replica in replicas])
+        killer = threading.Timer(args.seconds / 3, replicas[0].kill)
+        try:
+            killer.start()
+            figures = load.throughput(nginx.port, queries, args.concurrency, args.seconds)
+        finally:
+            killer.cancel()
+            nginx.stop()
+            for replica in replicas:
+                replica.kill()
+        print(f"3 replicas, one killed -9 mid-run: {figures['requests']} requests, {figures['errors']} failed")
 
 
 if __name__ == "__main__":
