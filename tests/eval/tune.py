@@ -65,6 +65,9 @@ def main() -> None:
         print(f"{spec:<22} FTS5 nDCG {ref['ndcg']:.4f} MRR {ref['mrr']:.4f} R@100 {ref['recall']:.4f}")
     for setting in args.settings:
         changes = json.loads(setting)
+        unknown = sorted(set(changes) - set(defaults))
+        if unknown:
+            sys.exit(f"indexer/ranking.py has no setting {', '.join(unknown)}; it has {', '.join(sorted(defaults))}")
         for name, value in {**defaults, **changes}.items():
             setattr(ranking, name, value)
         line = []
