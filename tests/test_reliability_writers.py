@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import wait_for
+
 from bench.reliability import ROOT, article_file, corpus_count, make_corpus
 from indexer import IndexStore, SearchService, build_index
 
@@ -37,14 +39,6 @@ def add_articles(corpus: Path, first: int, count: int, word: str) -> None:
         slug = f"writer-{n}"
         (folder / f"{slug}.md").write_text(article_file(slug, 960_000 + n, f"Writer {n}", f"{word} number {n}"), "utf-8")
 
-
-def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_two_updates_and_a_watch_take_turns(tmp_path: Path) -> None:

@@ -9,17 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import ROOT
+from helpers import ROOT, wait_for
 from indexer import SearchService
 
-
-def wait_for(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_watch_indexes_saved_files_once_per_burst(corpus_dir: Path, index_dir: Path, make_article) -> None:  # type: ignore[no-untyped-def]
