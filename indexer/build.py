@@ -19,7 +19,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import IndexWriter
 
 from .articles import Article, ArticleError
-from .corpus import CorpusFile, content_hash, parse_bytes, read_all, read_bytes, scan_files
+from .corpus import CorpusFile, content_hash, duplicate_of, parse_bytes, read_all, read_bytes, scan_files
 from .rendering import plain_text
 from .schema import SCHEMA_VERSION, make_schema
 from .store import IndexStore, IndexStoreError, Pointer, is_disk_full
@@ -155,7 +155,7 @@ def _write_generation(
                 errors.append(item)
                 continue
             article, digest = item
-            clash = _clash(article, seen_ids, seen_urls)
+            clash = duplicate_of(article, seen_ids, seen_urls)
             if clash:
                 errors.append(clash)
                 continue
@@ -168,14 +168,6 @@ def _write_generation(
     _commit(writer)
     ix.close()
     return indexed
-
-
-def _clash(article: Article, ids: dict[int, str], urls: dict[str, str]) -> ArticleError | None:
-    if article.id in ids and ids[article.id] != article.source:
-        return ArticleError(article.source, f"duplicate id {article.id}: {ids[article.id]} already uses it; give each article its own id")
-    if article.url in urls and urls[article.url] != article.source:
-        return ArticleError(article.source, f"duplicate url {article.url}: {urls[article.url]} already uses it; give each article its own url")
-    return None
 
 
 def _check_outcome(indexed: int, errors: list[ArticleError], strict: bool, corpus: Path) -> None:
@@ -287,7 +279,7 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
         except ArticleError as error:
             report.errors.append(error)  # the last good version stays indexed
             continue
-        clash = _clash(article, ids, urls)
+        clash = duplicate_of(article, ids, urls)
         if clash:
             report.errors.append(clash)
             continue

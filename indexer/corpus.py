@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 from .articles import MAX_FILE_BYTES, Article, ArticleError, parse_article
 
-__all__ = ["CorpusError", "CorpusFile", "Scan", "scan_files", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes"]
+__all__ = ["CorpusError", "CorpusFile", "Scan", "scan_files", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes", "duplicate_of"]
 
 
 class CorpusError(RuntimeError):
@@ -116,7 +116,7 @@ def load_corpus(root: Path) -> Scan:
             scan.errors.append(item)
             continue
         article, digest = item
-        duplicate = _duplicate_of(article, seen_ids, seen_urls)
+        duplicate = duplicate_of(article, seen_ids, seen_urls)
         if duplicate:
             scan.errors.append(duplicate)
             continue
@@ -127,9 +127,10 @@ def load_corpus(root: Path) -> Scan:
     return scan
 
 
-def _duplicate_of(article: Article, seen_ids: dict[int, str], seen_urls: dict[str, str]) -> ArticleError | None:
-    if article.id in seen_ids:
-        return ArticleError(article.source, f"duplicate id {article.id}: {seen_ids[article.id]} already uses it; give each article its own id")
-    if article.url in seen_urls:
-        return ArticleError(article.source, f"duplicate url {article.url}: {seen_urls[article.url]} already uses it; give each article its own url")
+def duplicate_of(article: Article, ids: dict[int, str], urls: dict[str, str]) -> ArticleError | None:
+    """The error for an article whose id or url another file (in ``ids``/``urls``: value -> path) already uses."""
+    if ids.get(article.id, article.source) != article.source:
+        return ArticleError(article.source, f"duplicate id {article.id}: {ids[article.id]} already uses it; give each article its own id")
+    if urls.get(article.url, article.source) != article.source:
+        return ArticleError(article.source, f"duplicate url {article.url}: {urls[article.url]} already uses it; give each article its own url")
     return None

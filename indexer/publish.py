@@ -14,10 +14,10 @@ SHA-256, so a snapshot copied half-way (by rsync, say) is refused by
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -112,17 +112,9 @@ def publish_index(index_dir: Path, to: Path, *, grace_seconds: float = GRACE_SEC
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)
-    _write_pointer(to, Pointer(name, pointer.generation, pointer.documents, pointer.schema_version, pointer.built_at, pointer.updated_at))
+    IndexStore(to).write_pointer(dataclasses.replace(pointer, dir=name))
     _prune(to, keep=name, grace_seconds=grace_seconds)
     return Snapshot(final, pointer.generation, pointer.documents, content_hash, created=True)
-
-
-def _write_pointer(to: Path, pointer: Pointer) -> None:
-    tmp = to / f".CURRENT.{os.getpid()}"
-    tmp.write_text(json.dumps(pointer.as_dict()), encoding="utf-8")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, to / "CURRENT")
 
 
 def _prune(to: Path, keep: str, grace_seconds: float) -> None:

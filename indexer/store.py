@@ -165,7 +165,7 @@ class IndexStore:
         build_dir.rename(final)
         now = _now()
         pointer = Pointer(final.name, generation, documents, SCHEMA_VERSION, now, now)
-        self._write_pointer(pointer)
+        self.write_pointer(pointer)
         self._prune(keep={final.name, old.dir if old else ""})
         return pointer
 
@@ -174,13 +174,14 @@ class IndexStore:
         bumped = Pointer(
             pointer.dir, pointer.generation + 1, documents, pointer.schema_version, pointer.built_at, _now()
         )
-        self._write_pointer(bumped)
+        self.write_pointer(bumped)
         return bumped
 
     def discard(self, build_dir: Path) -> None:
         shutil.rmtree(build_dir, ignore_errors=True)
 
-    def _write_pointer(self, pointer: Pointer) -> None:
+    def write_pointer(self, pointer: Pointer) -> None:
+        """Replace ``CURRENT`` atomically (written, synced, then renamed over the old one)."""
         tmp = self.pointer_path.with_name(f".CURRENT.{os.getpid()}")
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(pointer.as_dict(), handle)
