@@ -2,14 +2,15 @@
 
 ``build_index`` writes a whole new generation and swaps it in only when it
 has committed; ``update_index`` re-indexes just the files whose content hash
-changed. Both hold the index folder's write lock, so writers take turns.
+changed, reading only those whose stat differs from the ledger
+(:mod:`indexer.ledger`). Both hold the index folder's write lock, so writers
+take turns.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,10 @@ from whoosh.writing import IndexWriter
 
 from .articles import Article, ArticleError
 from .corpus import CorpusFile, content_hash, duplicate_of, parse_bytes, read_all, read_bytes, scan_files
+from .ledger import Ledger, Seen, load_ledger, save_ledger
+from .vocabulary import Vocabulary
 from .rendering import plain_text
-from .schema import SCHEMA_VERSION, make_schema
+from .schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
 from .store import IndexStore, IndexStoreError, Pointer, is_disk_full
 
 __all__ = ["BuildError", "BuildReport", "UpdateReport", "build_index", "update_index", "document_for"]
@@ -91,7 +94,7 @@ def document_for(article: Article, digest: str) -> dict[str, Any]:
         "keyword_text": " ; ".join(article.keywords),
         "completion": "\n".join([article.title, *article.keywords]),
         "subject": article.subject,
-        "article": json.dumps(article.to_dict(), ensure_ascii=False, default=str),
+        "article": pack_article(article.to_dict()),
     }
     if date is not None:
         doc["date"] = date
@@ -146,9 +149,10 @@ def _write_generation(
     writer = ix.writer(**options)
     seen_ids: dict[int, str] = {}
     seen_urls: dict[str, str] = {}
-    indexed = 0
+    ledger: Ledger = {}
+    vocabulary = Vocabulary()
     try:
-        for item in read_all(files):
+        for file, item in zip(files, read_all(files)):
             if progress:
                 progress(1)
             if isinstance(item, ArticleError):
@@ -160,14 +164,18 @@ def _write_generation(
                 errors.append(clash)
                 continue
             seen_ids[article.id] = seen_urls[article.url] = article.source
-            writer.add_document(**document_for(article, digest))
-            indexed += 1
+            doc = document_for(article, digest)
+            writer.add_document(**doc)
+            vocabulary.add((doc["title"], doc["answer"]))
+            ledger[file.relpath] = _seen(file, digest)
     except BaseException:
         _abandon(writer)
         raise
     _commit(writer)
+    vocabulary.save(build_dir, ix.latest_generation())
+    _save_ledger(ix, ledger)
     ix.close()
-    return indexed
+    return len(ledger)
 
 
 def _check_outcome(indexed: int, errors: list[ArticleError], strict: bool, corpus: Path) -> None:
@@ -244,63 +252,143 @@ def _abandon(writer: IndexWriter) -> None:
             step()
 
 
-def _indexed_files(ix: whoosh_index.Index) -> tuple[dict[str, str], dict[int, str], dict[str, str]]:
-    """Return path -> hash, id -> path and url -> path for the live documents (from columns)."""
-    hashes: dict[str, str] = {}
-    ids: dict[int, str] = {}
-    urls: dict[str, str] = {}
+def _seen(file: CorpusFile, digest: str) -> Seen:
+    return Seen(file.size, file.mtime_ns, file.ctime_ns, digest)
+
+
+def _save_ledger(ix: whoosh_index.Index, ledger: Ledger) -> None:
+    """Record what this commit indexed; if that fails, the next update just hashes every file."""
+    with contextlib.suppress(OSError):
+        save_ledger(Path(ix.storage.folder), ix.latest_generation(), ledger)
+
+
+def _ledger_from_columns(ix: whoosh_index.Index) -> Ledger:
+    """Rebuild a ledger from the index's path and hash columns, with no stat: every file gets hashed."""
+    ledger: Ledger = {}
     with ix.reader() as reader:
-        columns = [reader.column_reader(name) for name in ("path", "content_hash", "article_id", "url")]
+        paths, hashes = reader.column_reader("path"), reader.column_reader("content_hash")
         for docnum in reader.all_doc_ids():
-            path, digest, article_id, url = (column[docnum] for column in columns)
-            hashes[path] = digest
-            ids[article_id] = path
-            urls[url] = path
-    return hashes, ids, urls
+            ledger[paths[docnum]] = Seen(-1, -1, -1, hashes[docnum])
+    return ledger
 
 
 def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> UpdateReport:
     report = UpdateReport()
     files, report.errors = scan_files(corpus)
-    hashes, ids, urls = _indexed_files(ix)
+    ledger = load_ledger(Path(ix.storage.folder), ix.latest_generation())
+    trusted = ledger is not None
+    if ledger is None:
+        ledger = _ledger_from_columns(ix)
     on_disk = {file.relpath for file in files}
-    gone = [path for path in hashes if path not in on_disk]
-    # A renamed or deleted file frees its id and url for the files that remain.
-    ids = {key: path for key, path in ids.items() if path in on_disk}
-    urls = {key: path for key, path in urls.items() if path in on_disk}
-    pending: list[tuple[Article, str, bool]] = []
+    gone = [path for path in ledger if path not in on_disk]
+    changed: list[tuple[CorpusFile, Article, str]] = []
+    restated = False
     for file in files:
+        known = ledger.get(file.relpath)
+        if known and known.matches(file.size, file.mtime_ns, file.ctime_ns):
+            continue  # same size and times as when indexed: not even read
         try:
             data = read_bytes(file)
             digest = content_hash(data)
-            if hashes.get(file.relpath) == digest:
-                continue  # unchanged: not even parsed
-            article = parse_bytes(file, data)
+            if known and known.digest == digest:
+                ledger[file.relpath] = _seen(file, digest)  # touched, not changed
+                restated = True
+                continue
+            changed.append((file, parse_bytes(file, data), digest))
         except ArticleError as error:
             report.errors.append(error)  # the last good version stays indexed
-            continue
+    ids, urls = _owners(ix, [article for _, article, _ in changed], on_disk)
+    pending: list[tuple[CorpusFile, Article, str]] = []
+    for file, article, digest in changed:
         clash = duplicate_of(article, ids, urls)
         if clash:
             report.errors.append(clash)
             continue
         ids[article.id] = urls[article.url] = article.source
-        pending.append((article, digest, file.relpath in hashes))
+        pending.append((file, article, digest))
     if strict and report.errors:
         raise BuildError(f"{len(report.errors)} bad article(s) and --strict is set; nothing was updated")
+    report.errors.sort(key=lambda item: item.source)
+    folder = Path(ix.storage.folder)
+    vocabulary = Vocabulary.load(folder)
+    healed = vocabulary is None or vocabulary.commit != ix.latest_generation()
+    if vocabulary is None or healed:
+        vocabulary = _vocabulary_from_index(ix)  # only after a crash or by an older version
     if not pending and not gone:
+        if healed:
+            with contextlib.suppress(OSError):
+                vocabulary.save(folder, ix.latest_generation())
+        if restated or not trusted:
+            _save_ledger(ix, ledger)
         return report
+    _forget_replaced(ix, vocabulary, [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)])
     writer: IndexWriter = ix.writer(**WRITER_OPTIONS)
     try:
         for path in gone:
             writer.delete_by_term("path", path)
             report.removed.append(path)
-        for article, digest, existed in pending:
-            writer.update_document(**document_for(article, digest))
-            (report.changed if existed else report.added).append(article.source)
+            del ledger[path]
+        for file, article, digest in pending:
+            doc = document_for(article, digest)
+            writer.update_document(**doc)
+            vocabulary.add((doc["title"], doc["answer"]))
+            (report.changed if file.relpath in ledger else report.added).append(article.source)
+            ledger[file.relpath] = _seen(file, digest)
     except BaseException:
         _abandon(writer)
         raise
     # Small updates skip merging so they commit in milliseconds; big ones tidy up.
     _commit(writer, merge=report.touched > 100)
-    report.errors.sort(key=lambda item: item.source)
+    # The commit is made: a failure to record it only makes the next update slower.
+    with contextlib.suppress(OSError):
+        vocabulary.save(folder, ix.latest_generation())
+    _save_ledger(ix, ledger)
     return report
+
+
+def _spelled(data: dict[str, Any]) -> tuple[str, str]:
+    """The texts of a stored article that spelling help draws on, as they were indexed."""
+    return data.get("title", ""), plain_text(data.get("answer", ""))
+
+
+def _forget_replaced(ix: whoosh_index.Index, vocabulary: Vocabulary, paths: list[str]) -> None:
+    """Take the words of the indexed versions of ``paths`` out of the vocabulary."""
+    with ix.searcher() as searcher:
+        for path in paths:
+            fields = searcher.document(path=path)
+            if fields:
+                vocabulary.remove(_spelled(unpack_article(fields)))
+
+
+def _vocabulary_from_index(ix: whoosh_index.Index) -> Vocabulary:
+    """Count the words of every stored article (when the saved table is missing or stale)."""
+    vocabulary = Vocabulary()
+    with ix.searcher() as searcher:
+        for fields in searcher.all_stored_fields():
+            vocabulary.add(_spelled(unpack_article(fields)))
+    return vocabulary
+
+
+def _owners(ix: whoosh_index.Index, articles: list[Article], on_disk: set[str]) -> tuple[dict[int, str], dict[str, str]]:
+    """Which remaining files already hold the ids and urls of ``articles`` (value -> path).
+
+    Looked up in the index for just these values, so an update reads nothing
+    of the unchanged articles. A deleted or renamed file frees its id and url.
+    """
+    ids: dict[int, str] = {}
+    urls: dict[str, str] = {}
+    if not articles:
+        return ids, urls
+    with ix.searcher() as searcher:
+        paths = searcher.reader().column_reader("path")
+
+        def holder(**term: Any) -> str | None:
+            docnum = searcher.document_number(**term)
+            return paths[docnum] if docnum is not None and paths[docnum] in on_disk else None
+
+        for article in articles:
+            if id_holder := holder(article_id=article.id):
+                ids[article.id] = id_holder
+            if url_holder := holder(url=article.url):
+                urls[article.url] = url_holder
+    return ids, urls

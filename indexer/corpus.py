@@ -23,10 +23,17 @@ class CorpusError(RuntimeError):
 
 @dataclass(frozen=True)
 class CorpusFile:
-    """A candidate article file: its path relative to the corpus root, and where it is."""
+    """A candidate article file: its path relative to the corpus root, where it is, and its stat.
+
+    ``size``, ``mtime_ns`` and ``ctime_ns`` are what the scan saw (-1 if it could
+    not stat the file); `index update` compares them with its ledger.
+    """
 
     relpath: str
     path: Path
+    size: int = -1
+    mtime_ns: int = -1
+    ctime_ns: int = -1
 
 
 @dataclass
@@ -43,7 +50,11 @@ def content_hash(data: bytes) -> str:
 
 
 def scan_files(root: Path) -> tuple[list[CorpusFile], list[ArticleError]]:
-    """List the corpus's ``*.md`` files in a stable order; refuse links that leave it."""
+    """List the corpus's ``*.md`` files, with their stat, in a stable order; refuse links that leave it.
+
+    Hidden files and folders are skipped, and linked folders are not followed.
+    One ``scandir`` pass and one ``stat`` per file: 100,000 files take a fraction of a second.
+    """
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist: pass --corpus DIR or set ARTICLE_SEARCH_CORPUS")
     if not root.is_dir():
@@ -51,20 +62,40 @@ def scan_files(root: Path) -> tuple[list[CorpusFile], list[ArticleError]]:
     real_root = root.resolve()
     files: list[CorpusFile] = []
     errors: list[ArticleError] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
-        for name in sorted(filenames):
-            if not name.endswith(".md") or name.startswith("."):
+    folders: list[tuple[str, str]] = [(str(root), "")]  # (folder, its path relative to root + "/")
+    while folders:
+        folder, prefix = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            errors.append(ArticleError(prefix.rstrip("/") or ".", f"cannot list the folder: {error.strerror}"))
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            path = Path(dirpath, name)
-            relpath = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(real_root):
-                    errors.append(ArticleError(relpath, "symbolic link points outside the corpus; copy the file in instead"))
-                    continue
-            files.append(CorpusFile(relpath, path))
+            if entry.is_dir(follow_symlinks=False):
+                subfolders.append((entry.path, f"{prefix}{entry.name}/"))
+            elif entry.name.endswith(".md"):
+                found = _corpus_file(entry, prefix + entry.name, real_root)
+                if isinstance(found, ArticleError):
+                    errors.append(found)
+                else:
+                    files.append(found)
+        folders.extend(reversed(subfolders))  # depth first, in name order, like os.walk
     return files, errors
+
+
+def _corpus_file(entry: os.DirEntry[str], relpath: str, real_root: Path) -> CorpusFile | ArticleError:
+    path = Path(entry.path)
+    if entry.is_symlink() and not path.resolve().is_relative_to(real_root):
+        return ArticleError(relpath, "symbolic link points outside the corpus; copy the file in instead")
+    try:
+        stat = entry.stat()
+    except OSError:
+        return CorpusFile(relpath, path)  # reading it will report why
+    return CorpusFile(relpath, path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def read_article(file: CorpusFile) -> tuple[Article, str]:

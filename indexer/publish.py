@@ -83,7 +83,8 @@ def publish_index(index_dir: Path, to: Path, *, grace_seconds: float = GRACE_SEC
         try:
             files = {}
             for item in sorted(source.iterdir()):
-                if item.is_file() and not item.name.endswith("WRITELOCK"):
+                # Not the write lock, nor dot files such as the update ledger: replicas only read.
+                if item.is_file() and not item.name.endswith("WRITELOCK") and not item.name.startswith("."):
                     shutil.copy2(item, staging / item.name)
                     files[item.name] = {"size": item.stat().st_size, "sha256": _sha256(staging / item.name)}
             content_hash = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()

@@ -19,7 +19,6 @@ their order. :meth:`SearchService.search` (the API) and
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import time
 import weakref
@@ -32,7 +31,7 @@ from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 
 from .query import positive_terms
-from .schema import FIELD_BOOSTS, KEYWORD_BOOST
+from .schema import FIELD_BOOSTS, KEYWORD_BOOST, unpack_article
 
 __all__ = ["Ranked", "rank", "K1", "FIELD_B"]
 
@@ -169,7 +168,7 @@ def _document_terms(searcher: Searcher, docnum: int) -> tuple[Counter, int]:
     cache = _doc_terms.setdefault(searcher.reader(), {})
     found = cache.get(docnum)
     if found is None:
-        data = json.loads(searcher.stored_fields(docnum)["article"])
+        data = unpack_article(searcher.stored_fields(docnum))
         analyzer = searcher.schema["answer"].analyzer
         counts = Counter(token.text for token in analyzer(f"{data.get('title', '')}\n{data.get('answer', '')}"))
         found = counts, sum(counts.values()) or 1

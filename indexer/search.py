@@ -9,7 +9,6 @@ has committed since (``Searcher.refresh()`` is avoided: after
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -27,9 +26,10 @@ from .highlight import Highlighter
 from .query import ParsedQuery, QueryParser, positive_terms
 from .ranking import Ranked, rank
 from .rendering import plain_text
-from .schema import KEYWORD_BOOST
+from .schema import KEYWORD_BOOST, unpack_article
 from .store import IndexStore, IndexStoreError, Pointer
 from .spelling import Speller
+from .vocabulary import Vocabulary
 
 __all__ = ["SearchService", "SearchResults", "Hit", "SearchError", "MAX_PER_PAGE", "MAX_PAGE"]
 
@@ -125,6 +125,8 @@ class _Shared:
     index: whoosh_index.Index | None = None
     parser: QueryParser | None = None
     cache: OrderedDict[tuple[Any, ...], SearchResults] = field(default_factory=OrderedDict)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    vocabulary_of: tuple[str, int] = ("", -1)  # the (folder, generation) it was read for
 
 
 class SearchService:
@@ -269,7 +271,7 @@ class SearchService:
         if not terms:
             return SearchResults(parsed.text, 0, page, per_page, _ms(started), None, {}, (), subject)
         filter_q = wq.Term("subject", subject) if subject else None
-        speller = Speller(searcher)
+        speller = Speller(searcher, self._vocabulary())
         unmatched = speller.unmatched(parsed.words)
         suggestion = speller.suggestion(parsed.text, parsed.words)
         ranked = self._ranked(searcher, parsed, page * per_page, filter_q)
@@ -316,7 +318,7 @@ class SearchService:
             fields = searcher.document(article_id=article_id)
         else:
             return None
-        return Article.from_dict(json.loads(fields["article"])) if fields else None
+        return Article.from_dict(unpack_article(fields)) if fields else None
 
     def existing_urls(self, urls: list[str]) -> set[str]:
         """Return which of ``urls`` are articles in the index (to link only those)."""
@@ -325,7 +327,20 @@ class SearchService:
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Complete a partial query from titles, keywords and indexed words."""
-        return Speller(self._searcher()).complete(prefix, limit)
+        return Speller(self._searcher(), self._vocabulary()).complete(prefix, limit)
+
+    def _vocabulary(self) -> Vocabulary:
+        """The spelling vocabulary of the newest generation seen, read once and shared by threads."""
+        with self._lock:
+            shared = self._shared
+            assert shared.pointer is not None
+            key = (shared.pointer.dir, shared.pointer.generation)
+            if shared.vocabulary_of != key:
+                found = Vocabulary.load(self.store.root / shared.pointer.dir)
+                if found is None:
+                    log.warning("index %s has no readable spelling vocabulary; rebuild it for suggestions", shared.pointer.dir)
+                shared.vocabulary, shared.vocabulary_of = found or Vocabulary(), key
+            return shared.vocabulary
 
     def highlighter(self, text: str) -> Highlighter:
         """A highlighter for a query's terms (for marking an article page)."""
@@ -385,7 +400,7 @@ def _subjects(reader: Any) -> list[str]:
 
 
 def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter) -> Hit:
-    data = json.loads(fields["article"])
+    data = unpack_article(fields)
     snippet = highlighter.snippet(plain_text(data["answer"]))
     title = data["title"]
     matched = list(dict.fromkeys(highlighter.matched_forms(title) + list(snippet.matched)))

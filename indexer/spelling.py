@@ -1,7 +1,7 @@
 """Words the index does not know: "did you mean", "no article contains", completions.
 
-Suggestions come from the unstemmed words Whoosh keeps for spelling
-(``spelling=True`` fields), so a correction is always a real word of the corpus.
+Suggestions come from the corpus's unstemmed words (:mod:`indexer.vocabulary`),
+so a correction is always a real word of the corpus.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from whoosh.searching import Searcher
 
 from .analysis import text_analyzer
 from .query import clean
+from .vocabulary import Vocabulary
 
 __all__ = ["Speller"]
 
 _TEXT_FIELDS = ("title", "question", "answer", "keyword_text")
-_SPELL_FIELDS = ("title", "answer")
 #: Bound the work one completion request may cause.
 MAX_EXPANSIONS = 500
 MIN_WORD_FOR_CORRECTION = 3
@@ -29,8 +29,9 @@ MAX_WORD_FOR_CORRECTION = 30
 class Speller:
     """Spelling help over one searcher (cheap to create per request)."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, vocabulary: Vocabulary) -> None:
         self.searcher = searcher
+        self.vocabulary = vocabulary
         self._analyzer = text_analyzer()
 
     def _frequency(self, word: str) -> int | None:
@@ -51,16 +52,14 @@ class Speller:
         lowered = word.lower()
         if not MIN_WORD_FOR_CORRECTION <= len(lowered) <= MAX_WORD_FOR_CORRECTION or not lowered.isalpha():
             return None
-        for field in _SPELL_FIELDS:
-            for candidate in map(_text, self.searcher.suggest(field, lowered, limit=3, maxdist=2, prefix=1)):
-                if candidate != lowered and (self._frequency(candidate) or 0) > 0:
-                    return candidate
+        for candidate in self.vocabulary.suggest(lowered, limit=3, maxdist=2, prefix=1):
+            if (self._frequency(candidate) or 0) > 0:
+                return candidate
         return None
 
     def known(self, word: str) -> bool:
         """True when ``word`` itself (not just its stem) occurs in the corpus."""
-        reader = self.searcher.reader()
-        return any((field, word) in reader for field in ("spell_title", "spell_answer") if field in reader.schema)
+        return word in self.vocabulary
 
     def suggestion(self, text: str, words: tuple[str, ...]) -> str | None:
         """Rewrite ``text`` with each word the corpus does not contain corrected."""
@@ -87,12 +86,7 @@ class Speller:
         if len(ranked) < limit:
             head, _, last = prefix.rpartition(" ")
             if last:
-                words: dict[str, int] = {}
-                for field in ("spell_title", "spell_answer"):
-                    if field in reader.schema:
-                        for term in map(_text, islice(reader.expand_prefix(field, last), MAX_EXPANSIONS)):
-                            words[term] = words.get(term, 0) + reader.doc_frequency(field, term)
-                for word in sorted(words, key=lambda w: (-words[w], w)):
+                for word in self.vocabulary.starting_with(last):
                     completion = f"{head} {word}".strip()
                     if completion not in ranked and completion != prefix:
                         ranked.append(completion)
