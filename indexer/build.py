@@ -21,7 +21,7 @@ from whoosh.writing import IndexWriter
 
 from .articles import Article, ArticleError
 from .corpus import CorpusFile, content_hash, duplicate_of, parse_bytes, read_all, read_bytes, scan_files
-from .ledger import Ledger, Seen, load_ledger, save_ledger
+from .ledger import FileLedger, Seen
 from .vocabulary import Vocabulary
 from .rendering import plain_text
 from .schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
@@ -149,7 +149,7 @@ def _write_generation(
     writer = ix.writer(**options)
     seen_ids: dict[int, str] = {}
     seen_urls: dict[str, str] = {}
-    ledger: Ledger = {}
+    ledger = FileLedger()
     vocabulary = Vocabulary()
     try:
         for file, item in zip(files, read_all(files)):
@@ -167,7 +167,7 @@ def _write_generation(
             doc = document_for(article, digest)
             writer.add_document(**doc)
             vocabulary.add((doc["title"], doc["answer"]))
-            ledger[file.relpath] = _seen(file, digest)
+            ledger.set(file.relpath, _seen(file, digest))
     except BaseException:
         _abandon(writer)
         raise
@@ -175,7 +175,7 @@ def _write_generation(
     vocabulary.save(build_dir, ix.latest_generation())
     _save_ledger(ix, ledger)
     ix.close()
-    return len(ledger)
+    return len(ledger.files)
 
 
 def _check_outcome(indexed: int, errors: list[ArticleError], strict: bool, corpus: Path) -> None:
@@ -253,45 +253,46 @@ def _abandon(writer: IndexWriter) -> None:
 
 
 def _seen(file: CorpusFile, digest: str) -> Seen:
-    return Seen(file.size, file.mtime_ns, file.ctime_ns, digest)
+    return (*file.signature, digest)
 
 
-def _save_ledger(ix: whoosh_index.Index, ledger: Ledger) -> None:
+def _save_ledger(ix: whoosh_index.Index, ledger: FileLedger) -> None:
     """Record what this commit indexed; if that fails, the next update just hashes every file."""
     with contextlib.suppress(OSError):
-        save_ledger(Path(ix.storage.folder), ix.latest_generation(), ledger)
+        ledger.save(Path(ix.storage.folder), ix.latest_generation())
 
 
-def _ledger_from_columns(ix: whoosh_index.Index) -> Ledger:
+def _ledger_from_columns(ix: whoosh_index.Index) -> FileLedger:
     """Rebuild a ledger from the index's path and hash columns, with no stat: every file gets hashed."""
-    ledger: Ledger = {}
+    ledger = FileLedger()
     with ix.reader() as reader:
         paths, hashes = reader.column_reader("path"), reader.column_reader("content_hash")
         for docnum in reader.all_doc_ids():
-            ledger[paths[docnum]] = Seen(-1, -1, -1, hashes[docnum])
+            ledger.files[paths[docnum]] = (-1, -1, -1, hashes[docnum])
     return ledger
 
 
 def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> UpdateReport:
     report = UpdateReport()
     files, report.errors = scan_files(corpus)
-    ledger = load_ledger(Path(ix.storage.folder), ix.latest_generation())
+    ledger = FileLedger.load(Path(ix.storage.folder), ix.latest_generation())
     trusted = ledger is not None
     if ledger is None:
         ledger = _ledger_from_columns(ix)
+    seen = ledger.files
     on_disk = {file.relpath for file in files}
-    gone = [path for path in ledger if path not in on_disk]
+    gone = [path for path in seen if path not in on_disk]
     changed: list[tuple[CorpusFile, Article, str]] = []
     restated = False
     for file in files:
-        known = ledger.get(file.relpath)
-        if known and known.matches(file.size, file.mtime_ns, file.ctime_ns):
+        known = seen.get(file.relpath)
+        if known and known[:3] == file.signature:
             continue  # same size and times as when indexed: not even read
         try:
             data = read_bytes(file)
             digest = content_hash(data)
-            if known and known.digest == digest:
-                ledger[file.relpath] = _seen(file, digest)  # touched, not changed
+            if known and known[3] == digest:
+                ledger.set(file.relpath, _seen(file, digest))  # touched, not changed
                 restated = True
                 continue
             changed.append((file, parse_bytes(file, data), digest))
@@ -321,19 +322,19 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
         if restated or not trusted:
             _save_ledger(ix, ledger)
         return report
-    _forget_replaced(ix, vocabulary, [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)])
+    _forget_replaced(ix, vocabulary, [*gone, *(file.relpath for file, _, _ in pending if file.relpath in seen)])
     writer: IndexWriter = ix.writer(**WRITER_OPTIONS)
     try:
         for path in gone:
             writer.delete_by_term("path", path)
             report.removed.append(path)
-            del ledger[path]
+            ledger.drop(path)
         for file, article, digest in pending:
             doc = document_for(article, digest)
             writer.update_document(**doc)
             vocabulary.add((doc["title"], doc["answer"]))
-            (report.changed if file.relpath in ledger else report.added).append(article.source)
-            ledger[file.relpath] = _seen(file, digest)
+            (report.changed if file.relpath in seen else report.added).append(article.source)
+            ledger.set(file.relpath, _seen(file, digest))
     except BaseException:
         _abandon(writer)
         raise

@@ -117,7 +117,7 @@ def test_bad_file_is_reported_with_path_line_and_reason(name: str, tmp_path: Pat
     path = tmp_path / f"{name}.md"
     path.write_bytes(data.encode() if isinstance(data, str) else data)
     with pytest.raises(ArticleError) as caught:
-        read_article(CorpusFile(path.name, path))
+        read_article(CorpusFile(path.name, str(path)))
     error = caught.value
     assert error.source == f"{name}.md"
     assert reason in error.reason

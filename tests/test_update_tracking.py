@@ -16,7 +16,8 @@ import pytest
 
 import indexer.build
 from indexer import IndexStore, SearchService, build_index, update_index
-from indexer.ledger import LEDGER_FILE
+import indexer.ledger
+from indexer.ledger import JOURNAL_FILE, LEDGER_FILE
 from indexer.vocabulary import VOCABULARY_FILE, Vocabulary
 
 TOLERANCE = Path("medicine") / "what-mechanisms-contribute-to-the-development-of-drug-tolerance.md"
@@ -117,10 +118,15 @@ def test_lost_or_stale_ledger_costs_time_not_correctness(
     elif damage == "garble":
         ledger.write_bytes(b"\x00not a ledger")
     else:  # as if an update was killed after its commit, before writing the ledger
-        saved = ledger.read_bytes()
+        records = [ledger, ledger.with_name(JOURNAL_FILE)]
+        saved = {path: path.read_bytes() for path in records if path.exists()}
         make_article(corpus_dir / "testing", slug="committed-unrecorded", id=999_100, title="What is a wombatfish?")
         update_index(corpus_dir, aged_index)
-        ledger.write_bytes(saved)
+        for path in records:
+            if path in saved:
+                path.write_bytes(saved[path])
+            else:
+                path.unlink(missing_ok=True)
     edited = corpus_dir / TOLERANCE
     edited.write_text(edited.read_text("utf-8").replace("answer: >-", "answer: >-\n    Xylophonic edit.", 1), "utf-8")
     reads = count_reads(monkeypatch)
@@ -203,3 +209,23 @@ def test_vocabulary_lost_is_rebuilt_by_the_next_update(corpus_dir: Path, aged_in
     rebuilt = Vocabulary.load(live_folder(aged_index))
     assert rebuilt is not None and rebuilt.frequency("emuhawk") == 1
     assert rebuilt.counts == fresh_vocabulary(corpus_dir, tmp_path)
+
+
+def test_many_small_updates_fold_the_journal_and_miss_nothing(corpus_dir: Path, aged_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(indexer.ledger, "JOURNAL_LIMIT", 2)
+    folder = live_folder(aged_index)
+    articles = sorted(corpus_dir.rglob("*.md"))[:5]
+    bases, journals = set(), 0
+    for n, path in enumerate(articles):
+        path.write_text(path.read_text("utf-8").replace("answer: >-", f"answer: >-\n    Journalword{n}.", 1), "utf-8")
+        report = update_index(corpus_dir, aged_index)
+        assert report.changed == [path.relative_to(corpus_dir).as_posix()]
+        bases.add((folder / LEDGER_FILE).read_bytes())
+        journals += (folder / JOURNAL_FILE).exists()
+    assert journals and len(bases) > 1, "small updates write a journal, folded into a new base past the limit"
+    age_corpus(corpus_dir)
+    update_index(corpus_dir, aged_index)  # new times: hashed once, nothing re-indexed
+    reads = count_reads(monkeypatch)
+    assert update_index(corpus_dir, aged_index).touched == 0 and reads == []
+    for n in range(5):
+        assert search_urls(aged_index, f"journalword{n}"), f"edit {n} is searchable"

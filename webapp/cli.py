@@ -1,4 +1,4 @@
-"""The ``article-search`` command: the indexer's commands plus ``serve``."""
+"""``article-search serve``; the command group (``indexer.cli``) loads it only when it is run."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import click
 
 from indexer.cli import cli, corpus_option, explain_failures, index_option
 
+__all__ = ["cli", "main", "serve_command"]
 
-@cli.command("serve")
+
+@click.command("serve")
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="$HOST or 127.0.0.1", help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "8000")), show_default="$PORT or 8000", help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Gunicorn worker processes.")
