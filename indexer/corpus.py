@@ -121,7 +121,10 @@ def read_bytes(file: CorpusFile) -> bytes:
                 file.relpath, f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit; shorten or split it"
             )
         with open(file.location, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            # read(n) allocates n bytes up front: ask for the size seen, then any growth since.
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
         if len(data) > MAX_FILE_BYTES:  # it grew since the scan
             raise ArticleError(file.relpath, f"file is over the {MAX_FILE_BYTES // 1_000_000} MB limit; shorten or split it")
         return data
