@@ -313,8 +313,9 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
     folder = Path(ix.storage.folder)
     vocabulary = Vocabulary.load(folder)
     healed = vocabulary is None or vocabulary.commit != ix.latest_generation()
-    if vocabulary is None or healed:
+    if healed:
         vocabulary = _vocabulary_from_index(ix)  # only after a crash or by an older version
+    assert vocabulary is not None
     if not pending and not gone:
         if healed:
             with contextlib.suppress(OSError):

@@ -84,20 +84,21 @@ class FileLedger:
 
     def save(self, folder: Path, commit: int) -> None:
         """Record the ledger for Whoosh commit ``commit``: the journal, or a new base when due."""
+        cutoff = int((time.time() - RACY_SECONDS) * 1e9)
         if self.base_commit < 0 or len(self.recent) > JOURNAL_LIMIT:
-            _write(folder / LEDGER_FILE, {"format": _FORMAT, "commit": commit, "files": _distrust_recent(self.files)})
+            files = {path: _trusted(seen, cutoff) for path, seen in self.files.items()}
+            _write(folder / LEDGER_FILE, {"format": _FORMAT, "commit": commit, "files": files})
             with contextlib.suppress(FileNotFoundError):
                 (folder / JOURNAL_FILE).unlink()  # a stale journal names another base: never applied
             self.base_commit, self.recent = commit, {}
         else:
-            recent = {path: None if seen is None else _distrust_recent({path: seen})[path] for path, seen in self.recent.items()}
+            recent = {path: seen and _trusted(seen, cutoff) for path, seen in self.recent.items()}
             _write(folder / JOURNAL_FILE, {"format": _FORMAT, "base": self.base_commit, "commit": commit, "files": recent})
 
 
-def _distrust_recent(files: Ledger) -> Ledger:
-    """Mark files modified in the last seconds so the next update hashes them (racy clean)."""
-    cutoff = int((time.time() - RACY_SECONDS) * 1e9)
-    return {path: seen if seen[1] < cutoff else (seen[0], -1, seen[2], seen[3]) for path, seen in files.items()}
+def _trusted(seen: Seen, cutoff: int) -> Seen:
+    """``seen``, with its mtime voided if it is after ``cutoff``, so the next update hashes the file (racy clean)."""
+    return seen if seen[1] < cutoff else (seen[0], -1, seen[2], seen[3])
 
 
 def _read(path: Path) -> dict[str, Any] | None:

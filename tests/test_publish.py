@@ -12,6 +12,7 @@ import pytest
 
 from indexer import SearchService, build_index
 from indexer.publish import MANIFEST, SnapshotError, publish_index, verify_snapshot
+from indexer.vocabulary import VOCABULARY_FILE
 
 
 def test_publish_writes_a_named_snapshot_with_manifest(index_dir: Path, tmp_path: Path) -> None:
@@ -84,3 +85,13 @@ def test_replaced_snapshots_are_pruned_after_the_grace_period(corpus_dir: Path, 
     third = publish_index(index_dir, snapshots, grace_seconds=3600)
     assert not first.path.exists()
     assert second.path.exists() and third.path.exists()
+
+
+def test_replicas_get_the_spelling_vocabulary_but_not_the_update_ledger(index_dir: Path, tmp_path: Path) -> None:
+    snapshot = publish_index(index_dir, tmp_path / "snapshots")
+    names = {path.name for path in snapshot.path.iterdir()}
+    assert VOCABULARY_FILE in names, "replicas need it for 'did you mean' and completions"
+    assert not {name for name in names if name.startswith(".")}, "the writer's ledger stays with the writer"
+    with SearchService(tmp_path / "snapshots") as replica:
+        assert replica.search("tolerence").suggestion == "tolerance"
+        assert "quickly tolerance" in replica.suggest("quickly toleran")  # the last word, from the vocabulary
