@@ -19,35 +19,58 @@ The pipeline, one module per step::
 Nothing here imports the web app; the web app uses :class:`SearchService` only.
 """
 
-from .articles import Article, ArticleError, RelatedLink, parse_article
-from .build import BuildError, BuildReport, UpdateReport, build_index, update_index
-from .corpus import CorpusError, load_corpus
-from .rendering import plain_text, render_markdown
-from .search import Hit, SearchError, SearchResults, SearchService
-from .store import IndexLocked, IndexMissing, IndexStore, IndexStoreError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Article",
-    "ArticleError",
-    "BuildError",
-    "BuildReport",
-    "CorpusError",
-    "Hit",
-    "IndexLocked",
-    "IndexMissing",
-    "IndexStore",
-    "IndexStoreError",
-    "RelatedLink",
-    "SearchError",
-    "SearchResults",
-    "SearchService",
-    "UpdateReport",
-    "build_index",
-    "load_corpus",
-    "parse_article",
-    "plain_text",
-    "render_markdown",
-    "update_index",
-]
+#: Public name -> the module that defines it. Imported on first use (PEP 562), so a
+#: command such as `index update` loads neither the searcher nor Markdown.
+_EXPORTS = {
+    "Article": "articles",
+    "ArticleError": "articles",
+    "RelatedLink": "articles",
+    "parse_article": "articles",
+    "BuildError": "build",
+    "BuildReport": "build",
+    "UpdateReport": "build",
+    "build_index": "build",
+    "update_index": "build",
+    "CorpusError": "corpus",
+    "load_corpus": "corpus",
+    "plain_text": "rendering",
+    "render_markdown": "rendering",
+    "Hit": "search",
+    "SearchError": "search",
+    "SearchResults": "search",
+    "SearchService": "search",
+    "IndexLocked": "store",
+    "IndexMissing": "store",
+    "IndexStore": "store",
+    "IndexStoreError": "store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .articles import Article, ArticleError, RelatedLink, parse_article
+    from .build import BuildError, BuildReport, UpdateReport, build_index, update_index
+    from .corpus import CorpusError, load_corpus
+    from .rendering import plain_text, render_markdown
+    from .search import Hit, SearchError, SearchResults, SearchService
+    from .store import IndexLocked, IndexMissing, IndexStore, IndexStoreError
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

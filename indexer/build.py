@@ -22,6 +22,7 @@ from whoosh.writing import IndexWriter
 from .articles import Article, ArticleError
 from .corpus import CorpusFile, content_hash, duplicate_of, parse_bytes, read_all, read_bytes, scan_files
 from .ledger import FileLedger, Seen
+from .merging import merge_by_tier
 from .vocabulary import Vocabulary
 from .rendering import plain_text
 from .schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
@@ -121,7 +122,7 @@ def build_index(
     started = time.perf_counter()
     store = IndexStore(index)
     with store.write_lock(lock_timeout):
-        files, errors = scan_files(corpus)
+        files, _, errors = scan_files(corpus)
         if on_total:
             on_total(len(files))
         workers = workers or (2 if len(files) >= PARALLEL_THRESHOLD else 1)
@@ -175,7 +176,7 @@ def _write_generation(
     vocabulary.save(build_dir, ix.latest_generation())
     _save_ledger(ix, ledger)
     ix.close()
-    return len(ledger.files)
+    return len(ledger)
 
 
 def _check_outcome(indexed: int, errors: list[ArticleError], strict: bool, corpus: Path) -> None:
@@ -264,30 +265,31 @@ def _save_ledger(ix: whoosh_index.Index, ledger: FileLedger) -> None:
 
 def _ledger_from_columns(ix: whoosh_index.Index) -> FileLedger:
     """Rebuild a ledger from the index's path and hash columns, with no stat: every file gets hashed."""
-    ledger = FileLedger()
     with ix.reader() as reader:
         paths, hashes = reader.column_reader("path"), reader.column_reader("content_hash")
-        for docnum in reader.all_doc_ids():
-            ledger.files[paths[docnum]] = (-1, -1, -1, hashes[docnum])
-    return ledger
+        return FileLedger.of((paths[docnum], (-1, -1, -1, hashes[docnum])) for docnum in reader.all_doc_ids())
 
 
 def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> UpdateReport:
     report = UpdateReport()
-    files, report.errors = scan_files(corpus)
     ledger = FileLedger.load(Path(ix.storage.folder), ix.latest_generation())
     trusted = ledger is not None
     if ledger is None:
         ledger = _ledger_from_columns(ix)
-    seen = ledger.files
-    on_disk = {file.relpath for file in files}
-    gone = [path for path in seen if path not in on_disk]
+    # Files whose stat matches the ledger are skipped inside the scan: the rest may have changed.
+    files, paths, report.errors = scan_files(corpus, ledger.unchanged_check() if trusted else None)
+    skipped = len(paths) - len(files)
+    if skipped + sum(file.relpath in ledger for file in files) == len(ledger):
+        gone: list[str] = []  # every recorded file was seen again
+    else:
+        on_disk = set(paths)
+        gone = [path for path in ledger if path not in on_disk]
     changed: list[tuple[CorpusFile, Article, str]] = []
     restated = False
     for file in files:
-        known = seen.get(file.relpath)
+        known = ledger.get(file.relpath)
         if known and known[:3] == file.signature:
-            continue  # same size and times as when indexed: not even read
+            continue  # same size and times as when indexed (an untrusted ledger's files all get here)
         try:
             data = read_bytes(file)
             digest = content_hash(data)
@@ -298,7 +300,7 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
             changed.append((file, parse_bytes(file, data), digest))
         except ArticleError as error:
             report.errors.append(error)  # the last good version stays indexed
-    ids, urls = _owners(ix, [article for _, article, _ in changed], on_disk)
+    ids, urls = _owners(ix, [article for _, article, _ in changed], set(gone))
     pending: list[tuple[CorpusFile, Article, str]] = []
     for file, article, digest in changed:
         clash = duplicate_of(article, ids, urls)
@@ -323,7 +325,7 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
         if restated or not trusted:
             _save_ledger(ix, ledger)
         return report
-    _forget_replaced(ix, vocabulary, [*gone, *(file.relpath for file, _, _ in pending if file.relpath in seen)])
+    _forget_replaced(ix, vocabulary, [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)])
     writer: IndexWriter = ix.writer(**WRITER_OPTIONS)
     try:
         for path in gone:
@@ -334,13 +336,13 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
             doc = document_for(article, digest)
             writer.update_document(**doc)
             vocabulary.add((doc["title"], doc["answer"]))
-            (report.changed if file.relpath in seen else report.added).append(article.source)
+            (report.changed if file.relpath in ledger else report.added).append(article.source)
             ledger.set(file.relpath, _seen(file, digest))
     except BaseException:
         _abandon(writer)
         raise
-    # Small updates skip merging so they commit in milliseconds; big ones tidy up.
-    _commit(writer, merge=report.touched > 100)
+    # Segments are merged by size tier: a small update commits in milliseconds.
+    _commit(writer, mergetype=merge_by_tier)
     # The commit is made: a failure to record it only makes the next update slower.
     with contextlib.suppress(OSError):
         vocabulary.save(folder, ix.latest_generation())
@@ -371,7 +373,7 @@ def _vocabulary_from_index(ix: whoosh_index.Index) -> Vocabulary:
     return vocabulary
 
 
-def _owners(ix: whoosh_index.Index, articles: list[Article], on_disk: set[str]) -> tuple[dict[int, str], dict[str, str]]:
+def _owners(ix: whoosh_index.Index, articles: list[Article], gone: set[str]) -> tuple[dict[int, str], dict[str, str]]:
     """Which remaining files already hold the ids and urls of ``articles`` (value -> path).
 
     Looked up in the index for just these values, so an update reads nothing
@@ -386,7 +388,7 @@ def _owners(ix: whoosh_index.Index, articles: list[Article], on_disk: set[str]) 
 
         def holder(**term: Any) -> str | None:
             docnum = searcher.document_number(**term)
-            return paths[docnum] if docnum is not None and paths[docnum] in on_disk else None
+            return paths[docnum] if docnum is not None and paths[docnum] not in gone else None
 
         for article in articles:
             if id_holder := holder(article_id=article.id):

@@ -20,7 +20,6 @@ from . import __version__
 from .articles import ArticleError
 from .build import BuildReport, UpdateReport, build_index, update_index
 from .corpus import CorpusError, load_corpus
-from .search import SearchError, SearchService
 from .store import IndexStoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,7 +62,7 @@ def explain_failures(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (IndexStoreError, CorpusError, SearchError) as error:
+        except (IndexStoreError, CorpusError) as error:
             raise click.ClickException(str(error)) from None
         except BrokenPipeError:  # `article-search search x | head`: the reader left
             sys.stderr.close()
@@ -278,7 +277,12 @@ def search_command(query: str, index_dir: Path, limit: int, page: int, subject: 
 
     Example: article-search search "drug tolerance mechanisms" --limit 5
     """
-    results = SearchService(index_dir).search(query, page=page, per_page=limit, subject=subject)
+    from .search import SearchError, SearchService  # here: the index commands do without the searcher
+
+    try:
+        results = SearchService(index_dir).search(query, page=page, per_page=limit, subject=subject)
+    except SearchError as error:
+        raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(results.as_dict(), ensure_ascii=False, indent=2))
         return

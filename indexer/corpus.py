@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
 from .articles import MAX_FILE_BYTES, Article, ArticleError, parse_article
+from .ledger import Unchanged
 
-__all__ = ["CorpusError", "CorpusFile", "Scan", "scan_files", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes", "duplicate_of"]
+__all__ = ["CorpusError", "CorpusFile", "Listing", "Scan", "scan_files", "walk_order", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes", "duplicate_of"]
 
 
 class CorpusError(RuntimeError):
@@ -59,11 +60,21 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def scan_files(root: Path) -> tuple[list[CorpusFile], list[ArticleError]]:
+class Listing(NamedTuple):
+    """What a scan found: the files to look at, every article path seen, and problems."""
+
+    files: list[CorpusFile]
+    paths: list[str]  # every *.md path found, including those ``unchanged`` skipped
+    errors: list[ArticleError]
+
+
+def scan_files(root: Path, unchanged: Unchanged | None = None) -> Listing:
     """List the corpus's ``*.md`` files, with their stat, in a stable order; refuse links that leave it.
 
     Hidden files and folders are skipped, and linked folders are not followed.
-    One ``scandir`` pass and one ``stat`` per file: 100,000 files take a fraction of a second.
+    One ``scandir`` pass and one ``stat`` per file: 100,000 files take a fraction
+    of a second. With ``unchanged`` (an update's ledger check), files it
+    recognises make no record, so an update spends on them only their ``stat``.
     """
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist: pass --corpus DIR or set ARTICLE_SEARCH_CORPUS")
@@ -71,13 +82,15 @@ def scan_files(root: Path) -> tuple[list[CorpusFile], list[ArticleError]]:
         raise CorpusError(f"corpus {root} is not a folder: pass the folder that holds the *.md articles")
     real_root = root.resolve()
     files: list[CorpusFile] = []
+    paths: list[str] = []
     errors: list[ArticleError] = []
     folders: list[tuple[str, str]] = [(str(root), "")]  # (folder, its path relative to root + "/")
     while folders:
         folder, prefix = folders.pop()
         try:
             with os.scandir(folder) as listing:
-                entries = sorted(listing, key=_name)
+                # Name order makes a build's order stable; an update sorts only what changed, at the end.
+                entries = sorted(listing, key=_name) if unchanged is None else list(listing)
         except OSError as error:
             errors.append(ArticleError(prefix.rstrip("/") or ".", f"cannot list the folder: {error.strerror}"))
             continue
@@ -93,14 +106,25 @@ def scan_files(root: Path) -> tuple[list[CorpusFile], list[ArticleError]]:
                 if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(real_root):
                     errors.append(ArticleError(relpath, "symbolic link points outside the corpus; copy the file in instead"))
                     continue
+                paths.append(relpath)
                 try:
                     stat = entry.stat()
                 except OSError:
                     files.append(CorpusFile(relpath, entry.path))  # reading it will report why
                     continue
+                if unchanged is not None and unchanged(relpath, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns):
+                    continue
                 files.append(CorpusFile(relpath, entry.path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
-        folders.extend(reversed(subfolders))  # depth first, in name order, like os.walk
-    return files, errors
+        folders.extend(reversed(subfolders) if unchanged is None else subfolders)  # depth first, in name order, like os.walk
+    if unchanged is not None:
+        files.sort(key=lambda file: walk_order(file.relpath))
+    return Listing(files, paths, errors)
+
+
+def walk_order(relpath: str) -> tuple[tuple[int, str], ...]:
+    """Sort key putting paths in the order of a build's walk: a folder's files, then its subfolders, by name."""
+    *folders, name = relpath.split("/")
+    return (*((1, folder) for folder in folders), (0, name))
 
 
 _name = operator.attrgetter("name")
@@ -153,7 +177,7 @@ def read_all(files: Iterable[CorpusFile]) -> Iterator[tuple[Article, str] | Arti
 
 def load_corpus(root: Path) -> Scan:
     """Read a whole corpus, dropping duplicates of an earlier article's id or url."""
-    files, errors = scan_files(root)
+    files, _, errors = scan_files(root)
     scan = Scan(errors=errors)
     seen_ids: dict[int, str] = {}
     seen_urls: dict[str, str] = {}

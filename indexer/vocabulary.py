@@ -123,7 +123,7 @@ class Vocabulary:
         """Write the table into a generation folder, atomically."""
         self.commit = commit
         temporary = folder / f"{VOCABULARY_FILE}.tmp"
-        temporary.write_text(json.dumps({"format": _FORMAT, "commit": commit, "counts": self.counts}, ensure_ascii=False), "utf-8")
+        temporary.write_text(json.dumps({"format": _FORMAT, "commit": commit, "counts": self.counts}, ensure_ascii=False, separators=(",", ":")), "utf-8")
         os.replace(temporary, folder / VOCABULARY_FILE)
 
     @classmethod

@@ -229,3 +229,24 @@ def test_many_small_updates_fold_the_journal_and_miss_nothing(corpus_dir: Path, 
     assert update_index(corpus_dir, aged_index).touched == 0 and reads == []
     for n in range(5):
         assert search_urls(aged_index, f"journalword{n}"), f"edit {n} is searchable"
+
+
+def test_deletions_survive_the_journal_and_its_folding(corpus_dir: Path, aged_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(indexer.ledger, "JOURNAL_LIMIT", 1)
+    first, second = corpus_dir / TOLERANCE, sorted(corpus_dir.rglob("*.md"))[0]
+    kept = first.read_text("utf-8")
+    first.unlink()
+    assert update_index(corpus_dir, aged_index).removed == [TOLERANCE.as_posix()]  # journalled
+    second.unlink()
+    assert update_index(corpus_dir, aged_index).removed == [second.relative_to(corpus_dir).as_posix()]  # folded into a new base
+
+    first.write_text(kept, "utf-8")
+    report = update_index(corpus_dir, aged_index)
+
+    assert report.added == [TOLERANCE.as_posix()] and not report.removed
+    age_corpus(corpus_dir)
+    update_index(corpus_dir, aged_index)
+    reads = count_reads(monkeypatch)
+    assert update_index(corpus_dir, aged_index).touched == 0 and reads == []
+    with SearchService(aged_index) as service:
+        assert service.search("drug tolerance").total and service.stats()["documents"] == len(list(corpus_dir.rglob("*.md")))
