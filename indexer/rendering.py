@@ -10,9 +10,12 @@ from __future__ import annotations
 import html
 import re
 import threading
+from typing import TYPE_CHECKING
 
-import markdown
 import nh3
+
+if TYPE_CHECKING:
+    import markdown
 
 __all__ = ["render_markdown", "plain_text", "ALLOWED_TAGS"]
 
@@ -30,6 +33,8 @@ _local = threading.local()
 def _converter() -> markdown.Markdown:
     converter = getattr(_local, "markdown", None)
     if converter is None:
+        import markdown  # here: indexing needs only plain_text, and an update should not pay for Markdown
+
         converter = markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
         _local.markdown = converter
     return converter
