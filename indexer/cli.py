@@ -127,9 +127,15 @@ def _report_errors(errors: list[ArticleError]) -> None:
 @index_option
 @click.option("--workers", type=click.IntRange(1, 16), default=None, help="Writer processes (default: 2 for large corpora).")
 @click.option("--strict", is_flag=True, help="Fail, keeping the live index, if any article is bad.")
+@click.option(
+    "--semantic/--no-semantic",
+    default=None,
+    help="Also rank by meaning: store article vectors from the embedding model (`make semantic` installs it). "
+    "Default: as the live index does.",
+)
 @lock_option
 @explain_failures
-def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bool, lock_timeout: float) -> None:
+def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bool, semantic: bool | None, lock_timeout: float) -> None:
     """Rebuild the whole index into a new generation, then swap it in.
 
     The live index keeps serving until the new one has committed; a failed or
@@ -139,7 +145,9 @@ def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bo
     """
     update, total, close = _progress_bar("indexing")
     try:
-        report = build_index(corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout)
+        report = build_index(
+            corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout, semantic=semantic
+        )
     finally:
         close()
     _report_errors(report.errors)

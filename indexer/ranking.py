@@ -24,7 +24,7 @@ import time
 import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Protocol
 
 from whoosh import query as wq
 from whoosh.reading import IndexReader, TermNotFound
@@ -33,7 +33,7 @@ from whoosh.searching import Searcher
 from .query import positive_terms
 from .schema import FIELD_BOOSTS, KEYWORD_BOOST, unpack_article
 
-__all__ = ["Ranked", "rank", "K1", "FIELD_B"]
+__all__ = ["Ranked", "rank", "fuse", "K1", "FIELD_B", "DENSE_WEIGHT", "FUSION_DEPTH"]
 
 #: Term-frequency saturation: how quickly repeats of a word stop adding score.
 K1 = 1.2
@@ -54,6 +54,17 @@ FEEDBACK_NEW_MATCHES = True
 #: (Fusion of the two passes, feedback scaled by query length, rarity-weighted
 #: expansion terms, BM25+, query-term frequency and idf powers were measured too,
 #: in tests/eval/RESULTS.md steps 8-13; none paid on both collections.)
+
+#: Semantic fusion (when the index has article vectors; tests/eval/RESULTS.md step 14):
+#: the best FUSION_DEPTH articles by BM25F and the FUSION_DEPTH nearest by meaning
+#: are the candidates; each score is min-max scaled over them, and mixed with this
+#: weight on the similarity. Chosen on the train splits (0.5-0.6 on both).
+DENSE_WEIGHT = 0.5
+FUSION_DEPTH = 100
+#: An article that holds none of the query's words joins only if its cosine
+#: similarity reaches this; below it, meaning alone is too weak a reason to list
+#: it (and "54 results" for a one-word query that 9 articles contain misleads).
+DENSE_MIN_SIMILARITY = 0.2
 
 _lengths: "weakref.WeakKeyDictionary[Any, dict[str, list[int]]]" = weakref.WeakKeyDictionary()
 
@@ -79,11 +90,29 @@ class Clock:
         return self.expired
 
 
-def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None = None, time_limit: float | None = None) -> Ranked:
+class Semantic(Protocol):
+    """A query's similarity to the indexed articles (see :class:`indexer.dense.DenseQuery`)."""
+
+    def nearest(self, count: int) -> dict[int, float]: ...
+
+    def similarity(self, docnums: list[int]) -> list[float]: ...
+
+
+def rank(
+    searcher: Searcher,
+    q: wq.Query,
+    limit: int,
+    filter_q: wq.Query | None = None,
+    time_limit: float | None = None,
+    semantic: Semantic | None = None,
+) -> Ranked:
     """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first.
 
     With ``time_limit`` (seconds), scoring stops when it runs out and the
-    result is marked partial, so no query can hold a worker for long.
+    result is marked partial, so no query can hold a worker for long. With
+    ``semantic``, a plain query's ranking is fused with similarity of meaning
+    (:func:`fuse`); a query with structure (phrases, exclusions, fields) asks
+    for exact matches and keeps its lexical order.
     """
     clock = Clock(time_limit)
     words, extra = _split_terms(positive_terms(q))
@@ -96,11 +125,42 @@ def rank(searcher: Searcher, q: wq.Query, limit: int, filter_q: wq.Query | None 
             scores = fed if FEEDBACK_NEW_MATCHES else {docnum: fed[docnum] for docnum in scores}
     if not plain:
         scores = _restrict(scores, searcher.docs_for_query(q))
+    elif semantic is not None:
+        scores = fuse(scores, semantic)
     unfiltered = frozenset(scores)
     if filter_q is not None:
         scores = _restrict(scores, searcher.docs_for_query(filter_q))
     best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
     return Ranked(best, len(scores), unfiltered, clock.expired)
+
+
+def fuse(scores: dict[int, float], semantic: Semantic, depth: int = FUSION_DEPTH, weight: float = DENSE_WEIGHT) -> dict[int, float]:
+    """Mix BM25F with similarity of meaning: new scores, candidates first.
+
+    The candidates (the ``depth`` best by each) get 1 + the mixed score, in
+    [1, 2]; the other lexical matches keep their order below them, scaled
+    into [0, 1), so every match is still listed and counted.
+    """
+    lexical_best = heapq.nsmallest(depth, scores.items(), key=lambda item: (-item[1], item[0]))
+    nearest = {docnum: cosine for docnum, cosine in semantic.nearest(depth).items() if docnum in scores or cosine >= DENSE_MIN_SIMILARITY}
+    candidates = list(dict.fromkeys([docnum for docnum, _ in lexical_best] + list(nearest)))
+    if not candidates:
+        return scores
+    missing = [docnum for docnum in candidates if docnum not in nearest]
+    similarity = {**dict(zip(missing, semantic.similarity(missing))), **nearest}
+    lexical = _min_max([scores.get(docnum, 0.0) for docnum in candidates])
+    meaning = _min_max([similarity[docnum] for docnum in candidates])
+    fused = {docnum: 1.0 + (1.0 - weight) * lex + weight * sim for docnum, lex, sim in zip(candidates, lexical, meaning)}
+    top = max(scores.values(), default=0.0)
+    for docnum, score in scores.items():
+        if docnum not in fused:
+            fused[docnum] = 0.999 * score / top if top > 0 else 0.0
+    return fused
+
+
+def _min_max(values: list[float]) -> list[float]:
+    low, high = min(values), max(values)
+    return [(value - low) / (high - low) for value in values] if high > low else [0.0] * len(values)
 
 
 def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], list[tuple[str, str]]]:

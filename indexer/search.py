@@ -22,6 +22,8 @@ from whoosh import index as whoosh_index, query as wq
 from whoosh.searching import Searcher
 
 from .articles import Article
+from .dense import VECTORS_FILE, ArticleVectors, DenseMatrix, DenseQuery
+from .embedding import SemanticUnavailable, TextEncoder, load_encoder
 from .highlight import Highlighter
 from .query import ParsedQuery, QueryParser, positive_terms
 from .ranking import Ranked, rank
@@ -127,13 +129,24 @@ class _Shared:
     cache: OrderedDict[tuple[Any, ...], SearchResults] = field(default_factory=OrderedDict)
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     vocabulary_of: tuple[str, int] = ("", -1)  # the (folder, generation) it was read for
+    dense: DenseMatrix | None = None
+    dense_of: tuple[Any, ...] = ()  # (folder, segments, vectors file time) it was laid out for
 
 
 class SearchService:
     """Search one index folder; safe to share between threads."""
 
-    def __init__(self, index_dir: Path | str, refresh_seconds: float = REFRESH_SECONDS, time_limit: float | None = TIME_LIMIT) -> None:
+    def __init__(
+        self,
+        index_dir: Path | str,
+        refresh_seconds: float = REFRESH_SECONDS,
+        time_limit: float | None = TIME_LIMIT,
+        semantic: bool = True,
+    ) -> None:
+        """:param semantic: fuse in similarity of meaning when the index holds article vectors
+        (``index build --semantic``); False ranks by words alone."""
         self.store = IndexStore(index_dir)
+        self.semantic = semantic
         self.refresh_seconds = refresh_seconds
         self.time_limit = time_limit
         self._lock = threading.Lock()
@@ -143,6 +156,7 @@ class SearchService:
         # closes their files, and those of threads that have ended are reaped.
         self._open: dict[int, Searcher] = {}
         self._refused = ""  # the last generation folder that failed to open (logged once)
+        self._semantic_problem = ""  # why semantic ranking is off for this index (logged once)
         weakref.finalize(self, _close_all, self._open, self._lock)
 
     # -- opening and refreshing -------------------------------------------------
@@ -256,13 +270,82 @@ class SearchService:
         if not positive_terms(parsed.query):
             return []
         filter_q = wq.Term("subject", subject) if subject else None
-        ranked = self._ranked(searcher, parsed, limit, filter_q)
+        speller = Speller(searcher, self._vocabulary())
+        ranked, _, _ = self._ranked_or_retried(searcher, parsed, limit, filter_q, speller)
         column = searcher.reader().column_reader("article_id")
         return [column[docnum] for docnum, _ in ranked.hits]
 
+    def _ranked_or_retried(
+        self, searcher: Searcher, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None, speller: Speller
+    ) -> tuple[Ranked, ParsedQuery | None, list[str]]:
+        """Rank ``parsed``; if a word matched nothing, rank its spelling-corrected form instead when that finds more.
+
+        Returns the ranking, the corrected query if it was used, and the words that
+        matched nothing. :meth:`search` and :meth:`ranked_ids` share this, so the
+        ranking the evaluation scores is the one a student sees.
+        """
+        unmatched = speller.unmatched(parsed.words)
+        ranked = self._ranked(searcher, parsed, limit, filter_q)
+        if not (unmatched or not ranked.total):
+            return ranked, None, unmatched
+        suggestion = speller.suggestion(parsed.text, parsed.words)
+        if not suggestion:
+            return ranked, None, unmatched
+        # Typo tolerance that costs no precision: only when a word matched nothing
+        # is the spelling-corrected query tried, and kept only if it finds something.
+        assert self._shared.parser is not None
+        retry = self._shared.parser.parse(suggestion)
+        second = self._ranked(searcher, retry, limit, filter_q) if positive_terms(retry.query) else None
+        if second is not None and second.total:
+            return second, retry, []
+        return ranked, None, unmatched
+
     def _ranked(self, searcher: Searcher, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
-        return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q, self.time_limit)
+        return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q, self.time_limit, self._semantic(searcher, parsed.text))
+
+    def _semantic(self, searcher: Searcher, text: str) -> DenseQuery | None:
+        """The query's similarity to every article, if this index has vectors and the model is here."""
+        if not self.semantic:
+            return None
+        dense = self._dense(searcher)
+        if dense is None:
+            return None
+        return dense.query(self._encoder().encode_query_soon(text), searcher)
+
+    def _encoder(self) -> TextEncoder:
+        return load_encoder()
+
+    def _dense(self, searcher: Searcher) -> DenseMatrix | None:
+        """The article vectors laid out for ``searcher``'s documents, made once per index state and shared."""
+        with self._lock:
+            shared = self._shared
+            assert shared.pointer is not None
+            folder = self.store.root / shared.pointer.dir
+            try:
+                stamp = (folder / VECTORS_FILE).stat().st_mtime_ns
+            except OSError:
+                return None  # built without --semantic
+            segments = tuple(reader.segment().segment_id() for reader, _ in searcher.reader().leaf_readers())
+            key = (shared.pointer.dir, segments, stamp)
+            if shared.dense_of != key:
+                shared.dense, shared.dense_of = self._lay_out(folder, searcher), key
+            return shared.dense
+
+    def _lay_out(self, folder: Path, searcher: Searcher) -> DenseMatrix | None:
+        vectors = ArticleVectors.load(folder)
+        try:
+            encoder = self._encoder()
+            if vectors is None:
+                raise SemanticUnavailable(f"{folder / VECTORS_FILE} is unreadable: rebuild with `index build --semantic`")
+            if vectors.model != encoder.name:
+                raise SemanticUnavailable(f"the index's vectors come from model {vectors.model}, not {encoder.name}: rebuild it")
+        except SemanticUnavailable as problem:
+            if self._semantic_problem != str(problem):
+                log.warning("ranking by words alone: %s", problem)
+                self._semantic_problem = str(problem)
+            return None
+        return DenseMatrix.for_searcher(searcher, vectors)
 
     def _run(
         self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float
@@ -272,18 +355,11 @@ class SearchService:
             return SearchResults(parsed.text, 0, page, per_page, _ms(started), None, {}, (), subject)
         filter_q = wq.Term("subject", subject) if subject else None
         speller = Speller(searcher, self._vocabulary())
-        unmatched = speller.unmatched(parsed.words)
-        suggestion = speller.suggestion(parsed.text, parsed.words)
-        ranked = self._ranked(searcher, parsed, page * per_page, filter_q)
-        corrected = None
-        if suggestion and (unmatched or not ranked.total):
-            # Typo tolerance that costs no precision: only when a word matched nothing
-            # is the spelling-corrected query tried, and kept only if it finds something.
-            assert self._shared.parser is not None
-            retry = self._shared.parser.parse(suggestion)
-            second = self._ranked(searcher, retry, page * per_page, filter_q) if positive_terms(retry.query) else None
-            if second is not None and second.total:
-                ranked, corrected, unmatched, terms = second, suggestion, [], positive_terms(retry.query)
+        ranked, retry, unmatched = self._ranked_or_retried(searcher, parsed, page * per_page, filter_q, speller)
+        corrected = retry.text if retry is not None else None
+        suggestion = None if retry is not None else speller.suggestion(parsed.text, parsed.words)
+        if retry is not None:
+            terms = positive_terms(retry.query)
         facets = _subject_counts(searcher, ranked.unfiltered)
         highlighter = Highlighter(text for _, text in terms)
         window = ranked.hits[(page - 1) * per_page : page * per_page]

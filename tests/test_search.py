@@ -116,6 +116,12 @@ def test_misspelt_word_is_retried_corrected(service: SearchService) -> None:
     assert "<mark>" in results.results[0].title_html
 
 
+def test_ranked_ids_retry_as_the_search_page_does(service: SearchService) -> None:
+    """The evaluation scores ranked_ids: it must be the ranking a student sees, corrections included."""
+    for query in ("photosinthesis light", "drug tolerence", "tolerance"):
+        assert service.ranked_ids(query, 10) == [hit.id for hit in service.search(query, per_page=10).results], query
+
+
 def test_no_retry_when_every_word_matches(service: SearchService) -> None:
     results = service.search("drug tolerence")  # the stem of the typo matches: no retry, but a suggestion
     assert results.corrected is None and results.suggestion == "drug tolerance"

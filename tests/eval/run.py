@@ -35,6 +35,7 @@ import whoosh  # noqa: E402
 
 import indexer  # noqa: E402
 from indexer import IndexStore, SearchService, build_index, load_corpus, plain_text  # noqa: E402
+from indexer.embedding import SemanticUnavailable, load_encoder  # noqa: E402
 
 from fts5 import Fts5Reference  # noqa: E402
 from metrics import has_relevant, mean, mrr_at, ndcg_at, recall_at  # noqa: E402
@@ -45,6 +46,8 @@ DEFAULT_SPLITS = {"nfcorpus": "dev", "scifact": "train"}
 BAR = {"nfcorpus": 1.08, "scifact": 1.03}
 #: Files whose code decides what goes into the index: a change to any means a new index.
 INDEX_TIME_SOURCES = ("analysis.py", "schema.py", "build.py", "articles.py", "rendering.py", "corpus.py")
+#: ... and, with semantic ranking, what decides the article vectors.
+VECTOR_TIME_SOURCES = ("embedding.py", "dense.py")
 DEPTH = 100
 
 NO_DATA = """\
@@ -66,6 +69,10 @@ class Outcome:
     judged: int = 0
     ours: dict[str, list[float]] = field(default_factory=lambda: {"ndcg": [], "mrr": [], "recall": []})
     ref: dict[str, list[float]] = field(default_factory=lambda: {"ndcg": [], "mrr": [], "recall": []})
+    semantic: bool = False
+    words: dict[str, list[float]] = field(default_factory=lambda: {"ndcg": [], "mrr": [], "recall": []})  # ours, words alone
+    words_ms: list[float] = field(default_factory=list)
+    words_api_ms: list[float] = field(default_factory=list)
     ours_ms: list[float] = field(default_factory=list)
     ref_ms: list[float] = field(default_factory=list)
     api_ms: list[float] = field(default_factory=list)
@@ -107,23 +114,30 @@ def cached_articles(evaldata: Path, collection: str, log: bool) -> Path:
     return target
 
 
-def index_fingerprint() -> str:
+def index_fingerprint(semantic: bool) -> str:
     """A hash of everything that decides the index's contents (not its ranking)."""
     digest = hashlib.sha256(whoosh.versionstring().encode())
     package = Path(indexer.__file__).parent
-    for name in INDEX_TIME_SOURCES:
+    for name in INDEX_TIME_SOURCES + (VECTOR_TIME_SOURCES if semantic else ()):
         digest.update((package / name).read_bytes())
-    return digest.hexdigest()[:12]
+    return digest.hexdigest()[:12] + ("-semantic" if semantic else "")
 
 
-def cached_index(articles: Path, collection: str, rebuild: bool, log: bool) -> Path:
-    """Index the articles with the production builder, once per indexing configuration."""
-    target = CACHE / collection / f"index-{index_fingerprint()}"
+def cached_index(articles: Path, collection: str, rebuild: bool, log: bool, semantic: bool) -> Path:
+    """Index the articles with the production builder, once per indexing configuration.
+
+    A semantic index starts as a copy of the newest earlier one, so the build
+    reuses its article vectors (embedding every article again takes minutes).
+    """
+    target = CACHE / collection / f"index-{index_fingerprint(semantic)}"
     if rebuild and target.exists():
         shutil.rmtree(target)
     if IndexStore(target).pointer() is None:
-        say(f"{collection}: indexing {articles} with build_index ...", log)
-        report = build_index(articles, target)
+        earlier = sorted(target.parent.glob("index-*-semantic"), key=lambda path: path.stat().st_mtime) if semantic else []
+        if earlier and IndexStore(earlier[-1]).pointer() is not None:
+            shutil.copytree(earlier[-1], target, dirs_exist_ok=True)
+        say(f"{collection}: indexing {articles} with build_index{' (semantic: embedding every new article)' if semantic else ''} ...", log)
+        report = build_index(articles, target, semantic=semantic)
         if report.errors:
             raise SystemExit(f"{collection}: {len(report.errors)} article(s) failed to index, e.g. {report.errors[0]}")
         say(f"{collection}: indexed {report.indexed} articles in {report.seconds:.1f}s", log)
@@ -149,40 +163,56 @@ def cached_reference(articles: Path, collection: str, log: bool) -> Fts5Referenc
     return Fts5Reference.build(path, rows)
 
 
-def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, rebuild: bool, log: bool) -> Outcome:
+def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, rebuild: bool, log: bool, semantic: bool) -> Outcome:
     queries, qrels = load_split(evaldata, collection, split)
     queries = queries[:limit] if limit else queries
     articles = cached_articles(evaldata, collection, log)
     reference = cached_reference(articles, collection, log)
     source_of = reference.source_ids()
-    service = SearchService(cached_index(articles, collection, rebuild, log))
-    outcome = Outcome(collection, split, len(reference))
-    service.ranked_ids(queries[0][1], DEPTH)  # open the searcher outside the timings
+    index = cached_index(articles, collection, rebuild, log, semantic)
+    service = SearchService(index)
+    by_words = SearchService(index, semantic=False)
+    outcome = Outcome(collection, split, len(reference), semantic=semantic)
+    service.ranked_ids(queries[0][1], DEPTH)  # open the searchers (and load the model) outside the timings
+    by_words.ranked_ids(queries[0][1], DEPTH)
+    encoder = load_encoder() if semantic else None
     for query_id, text in queries:
         outcome.queries += 1
+        if encoder is not None:
+            encoder.forget_queries()  # every timing below embeds its query afresh
         started = time.perf_counter()
         ours = [source_of[article_id] for article_id in service.ranked_ids(text, DEPTH)]
         outcome.ours_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
+        words = [source_of[article_id] for article_id in by_words.ranked_ids(text, DEPTH)] if semantic else ours
+        outcome.words_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
         ref = reference.search(text, DEPTH)
         outcome.ref_ms.append((time.perf_counter() - started) * 1000)
         check_api(service, text, ours, source_of, outcome)
+        if semantic:
+            started = time.perf_counter()
+            by_words.search(text, page=1, per_page=10)
+            outcome.words_api_ms.append((time.perf_counter() - started) * 1000)
         judged = qrels.get(query_id, {})
         if not has_relevant(judged):
             continue
         outcome.judged += 1
-        for scores, ranking in ((outcome.ours, ours), (outcome.ref, ref)):
+        for scores, ranking in ((outcome.ours, ours), (outcome.words, words), (outcome.ref, ref)):
             scores["ndcg"].append(ndcg_at(ranking, judged, 10))
             scores["mrr"].append(mrr_at(ranking, judged, 10))
             scores["recall"].append(recall_at(ranking, judged, DEPTH))
         mine, theirs = outcome.ours["ndcg"][-1], outcome.ref["ndcg"][-1]
         outcome.rows.append([query_id, f"{mine:.4f}", f"{theirs:.4f}", f"{mine - theirs:+.4f}", text])
     service.close()
+    by_words.close()
     return outcome
 
 
 def check_api(service: SearchService, text: str, ours: list[str], source_of: dict[int, str], outcome: Outcome) -> None:
     """Time the API's own call and confirm its first page is the ranking we score."""
+    if outcome.semantic:
+        load_encoder().forget_queries()
     started = time.perf_counter()
     page = service.search(text, page=1, per_page=10)
     outcome.api_ms.append((time.perf_counter() - started) * 1000)
@@ -209,6 +239,11 @@ def print_table(outcome: Outcome) -> bool:
         print(f"  {label:<12}{mine:>9.4f}{theirs:>9.4f}{ratio:>8}")
     p50 = statistics.median(outcome.ours_ms), statistics.median(outcome.ref_ms)
     print(f"  {'p50 ms':<12}{p50[0]:>9.2f}{p50[1]:>9.2f}{p50[0] / p50[1]:>8.1f}")
+    if outcome.semantic:
+        words = ", ".join(f"{label} {mean(outcome.words[key]):.4f} ({mean(outcome.words[key]) / (mean(outcome.ref[key]) or 1):.3f}x)"
+                          for label, key in (("nDCG@10", "ndcg"), ("MRR@10", "mrr"), ("R@100", "recall")))
+        print(f"  ours by words alone (semantic off): {words}; p50 {statistics.median(outcome.words_ms):.2f} ms, "
+              f"API search() p50 {statistics.median(outcome.words_api_ms):.2f} ms")
     print(f"  API search() page 1 of 10, with snippets: p50 {statistics.median(outcome.api_ms):.2f} ms; "
           f"its top 10 equals the scored ranking for {outcome.queries - outcome.api_mismatches}/{outcome.queries} queries")
     ndcg_ratio = mean(outcome.ours["ndcg"]) / (mean(outcome.ref["ndcg"]) or 1)
@@ -235,6 +270,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--limit-queries", type=int, metavar="N", help="only the first N queries of each split (quick runs)")
     parser.add_argument("--rebuild", action="store_true", help="re-index even when a cached index matches the code")
     parser.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    parser.add_argument("--words-only", action="store_true", help="rank by words alone even when the embedding model is installed")
     return parser.parse_args(argv)
 
 
@@ -253,10 +289,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if not (evaldata / name).is_dir() else 2
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE.parent / ".gitignore").write_text("*\n")  # the cache never shows up in git status
-    print(f"evaluating with EVALDATA={evaldata}")
+    semantic = not args.words_only
+    if semantic:
+        try:
+            load_encoder()
+        except SemanticUnavailable as error:
+            print(f"ranking by words alone: {error}", file=sys.stderr)
+            semantic = False
+    print(f"evaluating with EVALDATA={evaldata}; ranking: {'words fused with meaning (semantic)' if semantic else 'words alone'}")
     all_met = True
     for name, split in plan:
-        outcome = evaluate(evaldata, name, split, args.limit_queries, args.rebuild, not args.quiet)
+        outcome = evaluate(evaldata, name, split, args.limit_queries, args.rebuild, not args.quiet, semantic)
         all_met &= print_table(outcome)
         print(f"  per-query report: {write_report(outcome).relative_to(ROOT)}")
     print(f"\noverall: {'bar met' if all_met else 'bar not met'} (exit status stays 0; the figures are the result)")

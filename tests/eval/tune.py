@@ -27,6 +27,9 @@ import run  # noqa: E402
 from indexer import SearchService, ranking  # noqa: E402
 from metrics import has_relevant, mean, mrr_at, ndcg_at, recall_at  # noqa: E402
 
+#: Tune the ranking with article vectors (as `make eval` does when the model is installed).
+SEMANTIC = os.environ.get("TUNE_SEMANTIC", "1") != "0"
+
 
 def prepare(evaldata: Path, collection: str, split: str, limit: int | None):
     queries, qrels = run.load_split(evaldata, collection, split)
@@ -34,7 +37,7 @@ def prepare(evaldata: Path, collection: str, split: str, limit: int | None):
     queries = queries[:limit] if limit else queries
     articles = run.cached_articles(evaldata, collection, False)
     reference = run.cached_reference(articles, collection, False)
-    service = SearchService(run.cached_index(articles, collection, False, False))
+    service = SearchService(run.cached_index(articles, collection, False, False, semantic=SEMANTIC))
     ref = [reference.search(text, run.DEPTH) for _, text in queries]
     ref_scores = score(ref, queries, qrels)
     return queries, qrels, service, reference.source_ids(), ref_scores

@@ -1,0 +1,159 @@
+"""Article vectors kept beside an index generation, and the query-time matrix made from them.
+
+Whoosh stores no vectors, so a generation folder with semantic search on holds
+``vectors.npz``: one row per article *content hash*, float16, and the name of
+the model that made them. Keying by content hash lets a rebuild reuse every
+unchanged article's vector (embedding costs about 0.1-0.2 s per article on
+one core) and lets an update add and drop rows without knowing ids. Published
+snapshots carry the file like the other generation files.
+
+At search time the rows are laid out by Whoosh document number
+(:class:`DenseMatrix`), so a query's similarity to every article is one
+matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from whoosh.searching import Searcher
+
+__all__ = ["VECTORS_FILE", "ArticleVectors", "DenseMatrix", "DenseQuery"]
+
+VECTORS_FILE = "vectors.npz"
+
+
+class ArticleVectors:
+    """Content hash (hex) -> unit vector, for one model."""
+
+    def __init__(self, model: str, rows: dict[str, "np.ndarray"] | None = None) -> None:
+        self.model = model
+        self.rows: dict[str, np.ndarray] = rows if rows is not None else {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self.rows
+
+    def add(self, digests: Iterable[str], vectors: "np.ndarray") -> None:
+        for digest, vector in zip(digests, vectors):
+            self.rows[digest] = vector
+
+    def discard(self, digests: Iterable[str]) -> None:
+        for digest in digests:
+            self.rows.pop(digest, None)
+
+    def keep_only(self, digests: set[str]) -> None:
+        """Forget the vectors of articles no longer indexed."""
+        self.rows = {digest: vector for digest, vector in self.rows.items() if digest in digests}
+
+    @classmethod
+    def load(cls, folder: Path) -> "ArticleVectors | None":
+        """The vectors saved in a generation folder; None if it has none or they are unreadable."""
+        import numpy as np
+
+        try:
+            with np.load(folder / VECTORS_FILE, allow_pickle=False) as data:
+                hashes, vectors, model = data["hashes"], data["vectors"], str(data["model"])
+        except (OSError, ValueError, KeyError):
+            return None
+        if vectors.ndim != 2 or len(hashes) != len(vectors):
+            return None
+        return cls(model, {digest.hex(): vector for digest, vector in zip(hashes.tolist(), vectors)})
+
+    def save(self, folder: Path) -> None:
+        """Write the vectors into a generation folder, atomically."""
+        import numpy as np
+
+        digests = list(self.rows)
+        hashes = np.array([bytes.fromhex(digest) for digest in digests], dtype="S16")
+        width = len(next(iter(self.rows.values()))) if self.rows else 0
+        vectors = np.array([self.rows[digest] for digest in digests], dtype=np.float16).reshape(len(digests), width)
+        temporary = folder / f"{VECTORS_FILE}.tmp.npz"
+        np.savez(temporary, hashes=hashes, vectors=vectors, model=np.array(self.model))
+        os.replace(temporary, folder / VECTORS_FILE)
+
+
+@dataclass
+class DenseMatrix:
+    """The vectors of one searcher's documents, row = document number (zero for an article without one)."""
+
+    matrix: "np.ndarray"  # (documents, dimensions), float32
+    known: "np.ndarray"  # (documents,) bool: the row holds a real vector
+
+    @classmethod
+    def for_searcher(cls, searcher: "Searcher", vectors: ArticleVectors) -> "DenseMatrix":
+        import numpy as np
+
+        reader = searcher.reader()
+        total = reader.doc_count_all()
+        width = len(next(iter(vectors.rows.values()))) if vectors.rows else 1
+        matrix = np.zeros((total, width), dtype=np.float32)
+        known = np.zeros(total, dtype=bool)
+        hashes = reader.column_reader("content_hash")
+        rows = vectors.rows
+        for docnum in range(total):
+            vector = rows.get(hashes[docnum])
+            if vector is not None:
+                matrix[docnum] = vector
+                known[docnum] = True
+        return cls(matrix, known)
+
+    def query(self, vector: "Future[np.ndarray] | np.ndarray", searcher: "Searcher") -> "DenseQuery":
+        return DenseQuery(self, vector, searcher)
+
+    def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]:
+        """The ``count`` live documents most similar to ``query`` (document number -> cosine)."""
+        import numpy as np
+
+        if not self.known.any():
+            return {}
+        similarity = self.matrix @ query
+        similarity[~self.known] = -np.inf
+        reader = searcher.reader()
+        wanted = min(len(similarity), count + 32)  # a few spare for documents deleted since
+        top = np.argpartition(-similarity, wanted - 1)[:wanted] if wanted < len(similarity) else np.arange(len(similarity))
+        found: dict[int, float] = {}
+        for docnum in top[np.argsort(-similarity[top], kind="stable")].tolist():
+            if len(found) == count or similarity[docnum] == -np.inf:
+                break
+            if not reader.is_deleted(docnum):
+                found[docnum] = float(similarity[docnum])
+        return found
+
+    def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]:
+        """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector)."""
+        rows = self.matrix[docnums] @ query
+        return [float(value) if known else 0.0 for value, known in zip(rows.tolist(), self.known[docnums].tolist())]
+
+
+@dataclass
+class DenseQuery:
+    """One query's vector against one searcher's matrix: what :func:`indexer.ranking.fuse` asks.
+
+    The vector may still be on its way (a future): it is waited for only when
+    first needed, after the words have been scored.
+    """
+
+    dense: DenseMatrix
+    pending: "Future[np.ndarray] | np.ndarray"
+    searcher: "Searcher"
+
+    @property
+    def vector(self) -> "np.ndarray":
+        if isinstance(self.pending, Future):
+            self.pending = self.pending.result()
+        return self.pending
+
+    def nearest(self, count: int) -> dict[int, float]:
+        return self.dense.nearest(self.vector, count, self.searcher)
+
+    def similarity(self, docnums: list[int]) -> list[float]:
+        return self.dense.similarity(self.vector, docnums) if docnums else []

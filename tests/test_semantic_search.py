@@ -1,0 +1,160 @@
+"""Ranking by meaning as well as words: what `index build --semantic` adds and what keeps it correct.
+
+These use the installed embedding model (`make test` installs it with `make
+semantic`) on a copy of the sample corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import indexer.embedding
+from indexer import BuildError, IndexStore, SearchService, build_index, update_index
+from indexer.dense import VECTORS_FILE, ArticleVectors
+from indexer.ranking import DENSE_MIN_SIMILARITY, fuse
+
+from helpers import SAMPLE_CORPUS
+
+HOMEOSTASIS = "/learn/biology/questions/how-does-homeostasis-maintain-stable-internal-conditions"
+INFLATION = "/learn/economics/questions/what-causes-inflation"
+
+
+def live_vectors(index_dir: Path) -> ArticleVectors:
+    vectors = ArticleVectors.load(index_dir / IndexStore(index_dir).require_pointer().dir)
+    assert vectors is not None
+    return vectors
+
+
+@pytest.fixture(scope="module")
+def semantic_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A corpus copy and its semantic index, built once (embedding takes seconds)."""
+    root = tmp_path_factory.mktemp("semantic")
+    corpus = root / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    build_index(corpus, root / "index", semantic=True)
+    return corpus, root / "index"
+
+
+@pytest.fixture
+def semantic_index(semantic_source: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the corpus and semantic index, for tests that change them."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(semantic_source[0], corpus)
+    shutil.copytree(semantic_source[1], index)
+    return corpus, index
+
+
+class FakeMeaning:
+    def __init__(self, cosines: dict[int, float]) -> None:
+        self.cosines = cosines
+
+    def nearest(self, count: int) -> dict[int, float]:
+        return dict(sorted(self.cosines.items(), key=lambda item: -item[1])[:count])
+
+    def similarity(self, docnums: list[int]) -> list[float]:
+        return [self.cosines.get(docnum, 0.0) for docnum in docnums]
+
+
+def test_fusion_mixes_scaled_scores_and_keeps_every_lexical_match() -> None:
+    words = {1: 10.0, 2: 6.0, 3: 2.0, 4: 1.0}
+    meaning = FakeMeaning({1: 0.1, 2: 0.9, 3: 0.5, 5: 0.8, 6: DENSE_MIN_SIMILARITY / 2})
+
+    fused = fuse(words, meaning, depth=3, weight=0.5)
+
+    order = sorted(fused, key=lambda docnum: -fused[docnum])
+    # candidates: words' best 3 (1, 2, 3) and meaning's best 3 (2, 5, 3); doc 2 is strong on both
+    assert order[:4] == [2, 1, 5, 3] and order[4:] == [4], fused
+    assert 6 not in fused, "too weak a similarity, and none of the words: not listed"
+    assert fused[4] < 1.0 <= min(fused[docnum] for docnum in (1, 2, 3, 5)), "other word matches stay, after the candidates"
+
+
+def test_meaning_lifts_the_answer_the_words_alone_rank_lower(semantic_source: tuple[Path, Path]) -> None:
+    _, index = semantic_source
+    with SearchService(index) as both, SearchService(index, semantic=False) as words:
+        # "rising prices" is what inflation means; supply and demand merely uses the words more
+        assert words.search("prices rising everywhere").results[0].url != INFLATION
+        assert both.search("prices rising everywhere").results[0].url == INFLATION
+        assert both.search("keeping body temperature steady").results[0].url == HOMEOSTASIS
+        forgetting = [hit.url for hit in both.search("why we forget things").results[:3]]
+    assert "/learn/psychology/questions/how-does-sleep-affect-memory-consolidation" in forgetting
+
+
+def test_phrases_and_exclusions_keep_exact_matching(semantic_source: tuple[Path, Path]) -> None:
+    _, index = semantic_source
+    with SearchService(index) as both, SearchService(index, semantic=False) as words:
+        for query in ('"drug tolerance"', "tolerance -drug"):
+            assert [hit.url for hit in both.search(query).results] == [hit.url for hit in words.search(query).results]
+
+
+def test_every_indexed_article_has_one_vector(semantic_source: tuple[Path, Path]) -> None:
+    corpus, index = semantic_source
+    vectors = live_vectors(index)
+    assert len(vectors) == len(list(corpus.rglob("*.md")))
+    matrix = np.array(list(vectors.rows.values()), dtype=np.float32)
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-2)
+
+
+def test_update_keeps_vectors_in_step_with_the_articles(semantic_index: tuple[Path, Path], make_article: Any) -> None:
+    corpus, index = semantic_index
+    before = set(live_vectors(index).rows)
+    removed = corpus / "economics" / "what-causes-inflation.md"
+    removed.unlink()
+    make_article(corpus / "testing", slug="thermostat", id=990_001, title="How does a thermostat work?",
+                 answer="A thermostat switches the heating on below a set point and off above it.")
+
+    report = update_index(corpus, index)
+
+    assert report.removed == ["economics/what-causes-inflation.md"] and report.added == ["testing/thermostat.md"]
+    after = set(live_vectors(index).rows)
+    assert len(after) == len(list(corpus.rglob("*.md"))) and len(before - after) == 1 and len(after - before) == 1
+    with SearchService(index) as service:
+        assert service.search("automatic heater switch").results[0].url == "/learn/testing/questions/thermostat"
+        assert INFLATION not in [hit.url for hit in service.search("money losing value over time").results]
+
+
+def test_a_rebuild_embeds_only_what_changed(semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, index = semantic_index
+    edited = corpus / "biology" / "how-does-homeostasis-maintain-stable-internal-conditions.md"
+    edited.write_text(edited.read_text("utf-8").replace("answer: >-", "answer: >-\n    Edited for the test.", 1), "utf-8")
+    encoded: list[int] = []
+    real = indexer.embedding.TextEncoder.encode
+
+    def counting(self: Any, texts: Any) -> Any:
+        encoded.append(len(texts))
+        return real(self, texts)
+
+    monkeypatch.setattr(indexer.embedding.TextEncoder, "encode", counting)
+
+    build_index(corpus, index)  # no --semantic: the live index has vectors, so the new one does too
+
+    assert sum(encoded) == 1
+    assert len(live_vectors(index)) == len(list(corpus.rglob("*.md")))
+    build_index(corpus, index, semantic=False)
+    assert not (index / IndexStore(index).require_pointer().dir / VECTORS_FILE).exists()
+
+
+def test_without_the_model_search_falls_back_to_words_and_writers_refuse(
+    semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture, make_article: Any
+) -> None:
+    corpus, index = semantic_index
+    monkeypatch.setenv(indexer.embedding.MODEL_ENV, str(tmp_path / "no-model-here"))
+    monkeypatch.setattr(indexer.embedding, "_encoders", {})
+    generation = IndexStore(index).require_pointer().generation
+
+    with caplog.at_level(logging.WARNING), SearchService(index) as service:
+        results = service.search("drug tolerance")
+    assert results.results[0].url.endswith("what-mechanisms-contribute-to-the-development-of-drug-tolerance")
+    assert "ranking by words alone" in caplog.text
+
+    make_article(corpus / "testing", slug="new-one", id=990_002, title="What is new?")
+    with pytest.raises(BuildError, match="ranks by meaning too"):
+        update_index(corpus, index)
+    with pytest.raises(BuildError, match="cannot load the embedding model"):
+        build_index(corpus, index, semantic=True)
+    assert IndexStore(index).require_pointer().generation == generation, "the live index is untouched"
