@@ -134,13 +134,16 @@ def rank(
     return Ranked(best, len(scores), unfiltered, clock.expired)
 
 
-def fuse(scores: dict[int, float], semantic: Semantic, depth: int = FUSION_DEPTH, weight: float = DENSE_WEIGHT) -> dict[int, float]:
+def fuse(scores: dict[int, float], semantic: Semantic, depth: int | None = None, weight: float | None = None) -> dict[int, float]:
     """Mix BM25F with similarity of meaning: new scores, candidates first.
 
-    The candidates (the ``depth`` best by each) get 1 + the mixed score, in
-    [1, 2]; the other lexical matches keep their order below them, scaled
-    into [0, 1), so every match is still listed and counted.
+    The candidates (the ``depth`` best by each, default :data:`FUSION_DEPTH`) get
+    1 + the mixed score, in [1, 2]; the other lexical matches keep their order
+    below them, scaled into [0, 1), so every match is still listed and counted.
+    (Defaults are read at call time, so tests/eval/tune.py can vary them.)
     """
+    depth = FUSION_DEPTH if depth is None else depth
+    weight = DENSE_WEIGHT if weight is None else weight
     lexical_best = heapq.nsmallest(depth, scores.items(), key=lambda item: (-item[1], item[0]))
     nearest = {docnum: cosine for docnum, cosine in semantic.nearest(depth).items() if docnum in scores or cosine >= DENSE_MIN_SIMILARITY}
     candidates = list(dict.fromkeys([docnum for docnum, _ in lexical_best] + list(nearest)))
