@@ -184,7 +184,7 @@ class TextEncoder:
         padding = ((1.0 - mask) * -1e9)[:, None, None, :]
         scale = 1.0 / size**0.5  # a Python float: a numpy float64 would turn the whole pass into float64
 
-        def split(t: "np.ndarray") -> "np.ndarray":
+        def split(t: Any) -> Any:
             return np.ascontiguousarray(t.reshape(batch, width, heads, size).transpose(0, 2, 1, 3))
 
         for layer in range(self.layers):
