@@ -15,10 +15,9 @@ matrix-vector product.
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -106,8 +105,8 @@ class DenseMatrix:
                 known[docnum] = True
         return cls(matrix, known)
 
-    def query(self, vector: "Future[np.ndarray] | np.ndarray", searcher: "Searcher") -> "DenseQuery":
-        return DenseQuery(self, vector, searcher)
+    def query(self, embed: "Callable[[], np.ndarray]", searcher: "Searcher") -> "DenseQuery":
+        return DenseQuery(self, embed, searcher)
 
     def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]:
         """The ``count`` live documents most similar to ``query`` (document number -> cosine)."""
@@ -136,21 +135,22 @@ class DenseMatrix:
 
 @dataclass
 class DenseQuery:
-    """One query's vector against one searcher's matrix: what :func:`indexer.ranking.fuse` asks.
+    """One query against one searcher's matrix: what :func:`indexer.ranking.fuse` asks.
 
-    The vector may still be on its way (a future): it is waited for only when
-    first needed, after the words have been scored.
+    The query is embedded only when first needed, so a query that ranks by
+    words alone (a phrase, an exclusion) never pays for it.
     """
 
     dense: DenseMatrix
-    pending: "Future[np.ndarray] | np.ndarray"
+    embed: "Callable[[], np.ndarray]"
     searcher: "Searcher"
+    _vector: "np.ndarray | None" = None
 
     @property
     def vector(self) -> "np.ndarray":
-        if isinstance(self.pending, Future):
-            self.pending = self.pending.result()
-        return self.pending
+        if self._vector is None:
+            self._vector = self.embed()
+        return self._vector
 
     def nearest(self, count: int) -> dict[int, float]:
         return self.dense.nearest(self.vector, count, self.searcher)

@@ -26,7 +26,6 @@ import os
 import struct
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -126,9 +125,6 @@ class TextEncoder:
         self.name = f"{folder.name}:{config.get('_name_or_path', '')}:{self.dimensions}"
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
-        # One thread embeds a query while the caller scores its words: numpy's matrix
-        # products release the GIL, so on two cores the two overlap.
-        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
 
     def encode_query(self, text: str) -> "np.ndarray":
         """One query's vector, remembered for the next :data:`QUERY_CACHE_SIZE` distinct queries."""
@@ -148,10 +144,6 @@ class TextEncoder:
         """Empty the query cache (for timing a query as if it were new)."""
         with self._queries_lock:
             self._queries.clear()
-
-    def encode_query_soon(self, text: str) -> "Future[np.ndarray]":
-        """:meth:`encode_query` in the background; ``.result()`` waits for it."""
-        return self._background.submit(self.encode_query, text)
 
     def encode(self, texts: Sequence[str]) -> "np.ndarray":
         """Unit vectors for ``texts``, one row each (float32)."""

@@ -311,7 +311,8 @@ class SearchService:
         dense = self._dense(searcher)
         if dense is None:
             return None
-        return dense.query(self._encoder().encode_query_soon(text), searcher)
+        encoder = self._encoder()
+        return dense.query(lambda: encoder.encode_query(text), searcher)
 
     def _encoder(self) -> TextEncoder:
         return load_encoder()
