@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -226,19 +227,12 @@ def _embed(
     todo = [digest for digest in texts if digest not in vectors]
     on_more(len(todo))
     chunks = [todo[start : start + EMBED_CHUNK] for start in range(0, len(todo), EMBED_CHUNK)]
+    work = [[texts[digest] for digest in chunk] for chunk in chunks]
     processes = min(os.cpu_count() or 1, len(chunks))
-    if processes > 1:
-        import multiprocessing
-
-        # Forked workers share the parent's memory-mapped model; each embeds whole chunks.
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            for chunk, found in zip(chunks, pool.imap(_encode, [[texts[digest] for digest in chunk] for chunk in chunks])):
-                vectors.add(chunk, found)
-                if progress:
-                    progress(len(chunk))
-    else:
-        for chunk in chunks:
-            vectors.add(chunk, encoder.encode([texts[digest] for digest in chunk]))
+    # Forked workers share the parent's loaded model; each embeds whole chunks.
+    with multiprocessing.get_context("fork").Pool(processes) if processes > 1 else contextlib.nullcontext() as pool:
+        for chunk, found in zip(chunks, pool.imap(_encode, work) if pool else map(encoder.encode, work)):
+            vectors.add(chunk, found)
             if progress:
                 progress(len(chunk))
     vectors.save(build_dir)
@@ -395,7 +389,8 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
             _save_ledger(ix, ledger)
         return report
     replaced = [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)]
-    vectors = _vectors_for_update(folder, pending, [seen[3] for seen in map(ledger.get, replaced) if seen])
+    docs = [document_for(article, digest) for _, article, digest in pending]
+    vectors = _vectors_for_update(folder, pending, docs, [seen[3] for seen in map(ledger.get, replaced) if seen])
     _forget_replaced(ix, vocabulary, replaced)
     writer: IndexWriter = ix.writer(**WRITER_OPTIONS)
     try:
@@ -403,8 +398,7 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
             writer.delete_by_term("path", path)
             report.removed.append(path)
             ledger.drop(path)
-        for file, article, digest in pending:
-            doc = document_for(article, digest)
+        for (file, article, digest), doc in zip(pending, docs):
             writer.update_document(**doc)
             vocabulary.add((doc["title"], doc["answer"]))
             (report.changed if file.relpath in ledger else report.added).append(article.source)
@@ -423,24 +417,28 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
     return report
 
 
-def _vectors_for_update(folder: Path, pending: list[tuple[CorpusFile, Article, str]], replaced: list[str]) -> ArticleVectors | None:
+def _vectors_for_update(
+    folder: Path, pending: list[tuple[CorpusFile, Article, str]], docs: list[dict[str, Any]], replaced: list[str]
+) -> ArticleVectors | None:
     """The index's article vectors with the replaced ones dropped and the new ones added; None if it keeps none.
 
     Embedding happens before anything is written, so a missing model fails the
-    update with the index untouched.
+    update with the index untouched. (An update that only deletes needs no model.)
     """
     if not (folder / VECTORS_FILE).exists():
         return None
-    try:
-        encoder = load_encoder()
-    except SemanticUnavailable as error:
-        raise BuildError(f"this index ranks by meaning too: {error}") from None
     vectors = ArticleVectors.load(folder)
-    if vectors is None or vectors.model != encoder.name:
-        raise BuildError(f"the index's article vectors are unreadable or from another model; rebuild it with `index build --semantic`")
+    if vectors is None:
+        raise BuildError("the index's article vectors are unreadable; rebuild it with `index build --semantic`")
     vectors.discard(replaced)
     if pending:
-        texts = [embedding_text(article.title, article.question, plain_text(article.answer)) for _, article, _ in pending]
+        try:
+            encoder = load_encoder()
+        except SemanticUnavailable as error:
+            raise BuildError(f"this index ranks by meaning too: {error}") from None
+        if vectors.model != encoder.name:
+            raise BuildError(f"the index's article vectors come from {vectors.model}, not {encoder.name}; rebuild it with `index build --semantic`")
+        texts = [embedding_text(article.title, article.question, doc["answer"]) for (_, article, _), doc in zip(pending, docs)]
         vectors.add([digest for _, _, digest in pending], encoder.encode(texts))
     return vectors
 

@@ -38,6 +38,10 @@ class ArticleVectors:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def dimensions(self) -> int:
+        return len(next(iter(self.rows.values()))) if self.rows else 0
+
     def __contains__(self, digest: object) -> bool:
         return digest in self.rows
 
@@ -48,10 +52,6 @@ class ArticleVectors:
     def discard(self, digests: Iterable[str]) -> None:
         for digest in digests:
             self.rows.pop(digest, None)
-
-    def keep_only(self, digests: set[str]) -> None:
-        """Forget the vectors of articles no longer indexed."""
-        self.rows = {digest: vector for digest, vector in self.rows.items() if digest in digests}
 
     @classmethod
     def load(cls, folder: Path) -> "ArticleVectors | None":
@@ -73,8 +73,7 @@ class ArticleVectors:
 
         digests = list(self.rows)
         hashes = np.array([bytes.fromhex(digest) for digest in digests], dtype="S16")
-        width = len(next(iter(self.rows.values()))) if self.rows else 0
-        vectors = np.array([self.rows[digest] for digest in digests], dtype=np.float16).reshape(len(digests), width)
+        vectors = np.array([self.rows[digest] for digest in digests], dtype=np.float16).reshape(len(digests), self.dimensions)
         temporary = folder / f"{VECTORS_FILE}.tmp.npz"
         np.savez(temporary, hashes=hashes, vectors=vectors, model=np.array(self.model))
         os.replace(temporary, folder / VECTORS_FILE)
@@ -93,8 +92,7 @@ class DenseMatrix:
 
         reader = searcher.reader()
         total = reader.doc_count_all()
-        width = len(next(iter(vectors.rows.values()))) if vectors.rows else 1
-        matrix = np.zeros((total, width), dtype=np.float32)
+        matrix = np.zeros((total, vectors.dimensions or 1), dtype=np.float32)
         known = np.zeros(total, dtype=bool)
         hashes = reader.column_reader("content_hash")
         rows = vectors.rows
@@ -104,9 +102,6 @@ class DenseMatrix:
                 matrix[docnum] = vector
                 known[docnum] = True
         return cls(matrix, known)
-
-    def query(self, embed: "Callable[[], np.ndarray]", searcher: "Searcher") -> "DenseQuery":
-        return DenseQuery(self, embed, searcher)
 
     def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]:
         """The ``count`` live documents most similar to ``query`` (document number -> cosine)."""

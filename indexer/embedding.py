@@ -10,9 +10,10 @@ holding ``config.json``, ``model.safetensors`` and ``tokenizer.json``.
 Its forward pass is about sixty lines of numpy, so semantic search needs no
 deep-learning framework (torch alone is over a gigabyte installed): numpy
 for the arithmetic and Hugging Face's ``tokenizers`` for WordPiece. The
-weights are memory-mapped, not copied, so processes on one machine share
-one copy through the page cache. Output matches sentence-transformers to
-within 1e-6 (checked once against it; see tests/eval/RESULTS.md).
+word-piece table (half the weights) is memory-mapped, so processes on one
+machine share it through the page cache; the layers are read into each
+process, where they run faster. Output matches sentence-transformers to
+within 3e-7 (checked once against it; see tests/eval/RESULTS.md).
 
 Both libraries and the model are optional (``make semantic``): without them
 everything else works and :func:`load_encoder` says what to install.
@@ -122,7 +123,10 @@ class TextEncoder:
             raise SemanticUnavailable(f"cannot load the embedding model from {folder}: {error}") from None
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
-        self.name = f"{folder.name}:{config.get('_name_or_path', '')}:{self.dimensions}"
+        # What identifies the model in an index's vectors: its configuration and weights'
+        # size, not the folder it was found in (a copy elsewhere is the same model).
+        weights_size = (folder / "model.safetensors").stat().st_size
+        self.name = f"{config.get('_name_or_path', 'bert')}:{self.dimensions}d:{self.layers}l:{weights_size}"
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
 

@@ -9,6 +9,7 @@ has committed since (``Searcher.refresh()`` is avoided: after
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -16,14 +17,14 @@ import weakref
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from whoosh import index as whoosh_index, query as wq
 from whoosh.searching import Searcher
 
 from .articles import Article
 from .dense import VECTORS_FILE, ArticleVectors, DenseMatrix, DenseQuery
-from .embedding import SemanticUnavailable, TextEncoder, load_encoder
+from .embedding import SemanticUnavailable, load_encoder
 from .highlight import Highlighter
 from .query import ParsedQuery, QueryParser, positive_terms
 from .ranking import Ranked, rank
@@ -271,24 +272,30 @@ class SearchService:
             return []
         filter_q = wq.Term("subject", subject) if subject else None
         speller = Speller(searcher, self._vocabulary())
-        ranked, _, _ = self._ranked_or_retried(searcher, parsed, limit, filter_q, speller)
+        ranked, _, _ = self._ranked_or_retried(searcher, parsed, limit, filter_q, speller.unmatched(parsed.words), _suggestion(speller, parsed))
         column = searcher.reader().column_reader("article_id")
         return [column[docnum] for docnum, _ in ranked.hits]
 
     def _ranked_or_retried(
-        self, searcher: Searcher, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None, speller: Speller
+        self,
+        searcher: Searcher,
+        parsed: ParsedQuery,
+        limit: int,
+        filter_q: wq.Query | None,
+        unmatched: list[str],
+        suggestion_of: Callable[[], str | None],
     ) -> tuple[Ranked, ParsedQuery | None, list[str]]:
-        """Rank ``parsed``; if a word matched nothing, rank its spelling-corrected form instead when that finds more.
+        """Rank ``parsed``; if a word matched nothing (``unmatched``), rank its spelling-corrected
+        form instead when that finds more.
 
         Returns the ranking, the corrected query if it was used, and the words that
         matched nothing. :meth:`search` and :meth:`ranked_ids` share this, so the
         ranking the evaluation scores is the one a student sees.
         """
-        unmatched = speller.unmatched(parsed.words)
         ranked = self._ranked(searcher, parsed, limit, filter_q)
         if not (unmatched or not ranked.total):
             return ranked, None, unmatched
-        suggestion = speller.suggestion(parsed.text, parsed.words)
+        suggestion = suggestion_of()
         if not suggestion:
             return ranked, None, unmatched
         # Typo tolerance that costs no precision: only when a word matched nothing
@@ -311,11 +318,8 @@ class SearchService:
         dense = self._dense(searcher)
         if dense is None:
             return None
-        encoder = self._encoder()
-        return dense.query(lambda: encoder.encode_query(text), searcher)
-
-    def _encoder(self) -> TextEncoder:
-        return load_encoder()
+        encoder = load_encoder()
+        return DenseQuery(dense, lambda: encoder.encode_query(text), searcher)
 
     def _dense(self, searcher: Searcher) -> DenseMatrix | None:
         """The article vectors laid out for ``searcher``'s documents, made once per index state and shared."""
@@ -336,7 +340,7 @@ class SearchService:
     def _lay_out(self, folder: Path, searcher: Searcher) -> DenseMatrix | None:
         vectors = ArticleVectors.load(folder)
         try:
-            encoder = self._encoder()
+            encoder = load_encoder()
             if vectors is None:
                 raise SemanticUnavailable(f"{folder / VECTORS_FILE} is unreadable: rebuild with `index build --semantic`")
             if vectors.model != encoder.name:
@@ -356,9 +360,12 @@ class SearchService:
             return SearchResults(parsed.text, 0, page, per_page, _ms(started), None, {}, (), subject)
         filter_q = wq.Term("subject", subject) if subject else None
         speller = Speller(searcher, self._vocabulary())
-        ranked, retry, unmatched = self._ranked_or_retried(searcher, parsed, page * per_page, filter_q, speller)
+        suggestion_of = _suggestion(speller, parsed)
+        ranked, retry, unmatched = self._ranked_or_retried(
+            searcher, parsed, page * per_page, filter_q, speller.unmatched(parsed.words), suggestion_of
+        )
         corrected = retry.text if retry is not None else None
-        suggestion = None if retry is not None else speller.suggestion(parsed.text, parsed.words)
+        suggestion = None if retry is not None else suggestion_of()
         if retry is not None:
             terms = positive_terms(retry.query)
         facets = _subject_counts(searcher, ranked.unfiltered)
@@ -428,6 +435,11 @@ class SearchService:
     def stats(self) -> dict[str, Any]:
         pointer = self.pointer
         return {"documents": self._searcher().doc_count(), "generation": pointer.generation, "built_at": pointer.built_at, "updated_at": pointer.updated_at}
+
+
+def _suggestion(speller: Speller, parsed: ParsedQuery) -> Callable[[], str | None]:
+    """The query's spelling suggestion, worked out at most once and only if asked for."""
+    return functools.cache(lambda: speller.suggestion(parsed.text, parsed.words))
 
 
 def _close_all(searchers: dict[int, Searcher], lock: threading.Lock) -> None:

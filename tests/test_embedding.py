@@ -172,3 +172,12 @@ def test_the_installed_model_is_byte_for_byte_the_published_one() -> None:
     assert folder is not None
     for name, digest in OFFICIAL_FILES.items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_a_copy_of_the_model_elsewhere_is_the_same_model(tiny_model: Path, tmp_path: Path) -> None:
+    """Vectors name their model; moving the model's folder must not make an index's vectors 'foreign'."""
+    import shutil
+
+    copy = tmp_path / "somewhere-else"
+    shutil.copytree(tiny_model, copy)
+    assert TextEncoder(copy).name == TextEncoder(tiny_model).name

@@ -158,3 +158,17 @@ def test_without_the_model_search_falls_back_to_words_and_writers_refuse(
     with pytest.raises(BuildError, match="cannot load the embedding model"):
         build_index(corpus, index, semantic=True)
     assert IndexStore(index).require_pointer().generation == generation, "the live index is untouched"
+
+
+def test_an_update_that_only_deletes_needs_no_model(
+    semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    corpus, index = semantic_index
+    monkeypatch.setenv(indexer.embedding.MODEL_ENV, str(tmp_path / "no-model-here"))
+    monkeypatch.setattr(indexer.embedding, "_encoders", {})
+    (corpus / "economics" / "what-causes-inflation.md").unlink()
+
+    report = update_index(corpus, index)
+
+    assert report.removed == ["economics/what-causes-inflation.md"]
+    assert len(live_vectors(index)) == len(list(corpus.rglob("*.md")))
