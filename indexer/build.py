@@ -27,6 +27,7 @@ from .ledger import FileLedger, Seen
 from .merging import merge_by_tier
 from .dense import VECTORS_FILE, ArticleVectors
 from .embedding import SemanticUnavailable, embedding_text, load_encoder
+from .query_encoder import PIECES_CACHE_FILE, fit_query_encoder, require_fitting
 from .vocabulary import Vocabulary
 from .rendering import plain_text
 from .schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
@@ -141,6 +142,7 @@ def build_index(
         if semantic:
             try:
                 load_encoder()  # fail now, before minutes of indexing, if the model is missing
+                require_fitting()
             except SemanticUnavailable as error:
                 raise BuildError(str(error)) from None
         build_dir = store.new_build_dir()
@@ -149,7 +151,7 @@ def build_index(
             indexed = _write_generation(build_dir, files, errors, workers, progress, texts)
             _check_outcome(indexed, errors, strict, corpus)
             if texts is not None:
-                _embed(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more))
+                _embed(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more), store.root / PIECES_CACHE_FILE)
             pointer = store.publish(build_dir, indexed)
         except BaseException as error:
             store.discard(build_dir)
@@ -217,8 +219,10 @@ def _embed(
     live_dir: Path | None,
     progress: Progress | None,
     on_more: Callable[[int], Any],
+    pieces_cache: Path,
 ) -> None:
-    """Write the vectors of ``texts`` (content hash -> text), reusing the live index's for unchanged articles."""
+    """Write the vectors of ``texts`` (content hash -> text), reusing the live index's for unchanged
+    articles, and the query encoder fitted to them."""
     encoder = load_encoder()
     vectors = ArticleVectors(encoder.name)
     previous = ArticleVectors.load(live_dir) if live_dir is not None else None
@@ -236,6 +240,13 @@ def _embed(
             if progress:
                 progress(len(chunk))
     vectors.save(build_dir)
+    # Queries are embedded by piece vectors fitted to these articles: microseconds instead of
+    # the model's milliseconds (indexer/query_encoder.py). An update keeps the fit.
+    import numpy as np
+
+    digests = list(texts)
+    matrix = np.array([vectors.rows[digest] for digest in digests], dtype=np.float32).reshape(len(digests), -1)
+    fit_query_encoder(encoder, [texts[digest] for digest in digests], matrix, cache=pieces_cache).save(build_dir)
 
 
 def _encode(texts: list[str]) -> Any:

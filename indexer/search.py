@@ -25,6 +25,7 @@ from whoosh.searching import Searcher
 from .articles import Article
 from .dense import VECTORS_FILE, ArticleVectors, DenseMatrix, DenseQuery
 from .embedding import SemanticUnavailable, load_encoder
+from .query_encoder import QueryEncoder
 from .highlight import Highlighter
 from .query import ParsedQuery, QueryParser, positive_terms
 from .ranking import Ranked, rank
@@ -132,6 +133,7 @@ class _Shared:
     vocabulary_of: tuple[str, int] = ("", -1)  # the (folder, generation) it was read for
     dense: DenseMatrix | None = None
     dense_of: tuple[Any, ...] = ()  # (folder, segments, vectors file time) it was laid out for
+    embed_query: Callable[[str], Any] | None = None  # query text -> vector, for ``dense``
 
 
 class SearchService:
@@ -312,16 +314,16 @@ class SearchService:
         return rank(searcher, _with_keyword_bonus(parsed), limit, filter_q, self.time_limit, self._semantic(searcher, parsed.text))
 
     def _semantic(self, searcher: Searcher, text: str) -> DenseQuery | None:
-        """The query's similarity to every article, if this index has vectors and the model is here."""
+        """The query's similarity to every article, if this index has vectors (and a way to embed queries)."""
         if not self.semantic:
             return None
-        dense = self._dense(searcher)
-        if dense is None:
+        laid_out = self._dense(searcher)
+        if laid_out is None:
             return None
-        encoder = load_encoder()
-        return DenseQuery(dense, lambda: encoder.encode_query(text), searcher)
+        dense, embed_query = laid_out
+        return DenseQuery(dense, lambda: embed_query(text), searcher)
 
-    def _dense(self, searcher: Searcher) -> DenseMatrix | None:
+    def _dense(self, searcher: Searcher) -> tuple[DenseMatrix, Callable[[str], Any]] | None:
         """The article vectors laid out for ``searcher``'s documents, made once per index state and shared."""
         with self._lock:
             shared = self._shared
@@ -334,23 +336,33 @@ class SearchService:
             segments = tuple(reader.segment().segment_id() for reader, _ in searcher.reader().leaf_readers())
             key = (shared.pointer.dir, segments, stamp)
             if shared.dense_of != key:
-                shared.dense, shared.dense_of = self._lay_out(folder, searcher), key
-            return shared.dense
+                laid_out = self._lay_out(folder, searcher)
+                shared.dense, shared.embed_query = laid_out if laid_out is not None else (None, None)
+                shared.dense_of = key
+            if shared.dense is None or shared.embed_query is None:
+                return None
+            return shared.dense, shared.embed_query
 
-    def _lay_out(self, folder: Path, searcher: Searcher) -> DenseMatrix | None:
+    def _lay_out(self, folder: Path, searcher: Searcher) -> tuple[DenseMatrix, Callable[[str], Any]] | None:
         vectors = ArticleVectors.load(folder)
         try:
-            encoder = load_encoder()
             if vectors is None:
                 raise SemanticUnavailable(f"{folder / VECTORS_FILE} is unreadable: rebuild with `index build --semantic`")
-            if vectors.model != encoder.name:
-                raise SemanticUnavailable(f"the index's vectors come from model {vectors.model}, not {encoder.name}: rebuild it")
+            queries = QueryEncoder.load(folder)
+            if queries is not None and queries.model == vectors.model:
+                embed_query = queries.encode_query  # microseconds, and the model need not be installed
+            else:
+                # An index built before the query encoder existed: the model embeds each query.
+                encoder = load_encoder()
+                if vectors.model != encoder.name:
+                    raise SemanticUnavailable(f"the index's vectors come from model {vectors.model}, not {encoder.name}: rebuild it")
+                embed_query = encoder.encode_query
         except SemanticUnavailable as problem:
             if self._semantic_problem != str(problem):
                 log.warning("ranking by words alone: %s", problem)
                 self._semantic_problem = str(problem)
             return None
-        return DenseMatrix.for_searcher(searcher, vectors)
+        return DenseMatrix.for_searcher(searcher, vectors), embed_query
 
     def _run(
         self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float

@@ -17,6 +17,7 @@ import pytest
 import indexer.embedding
 from indexer import BuildError, IndexStore, SearchService, build_index, update_index
 from indexer.dense import VECTORS_FILE, ArticleVectors
+from indexer.query_encoder import QUERY_ENCODER_FILE
 from indexer.ranking import DENSE_MIN_SIMILARITY, fuse
 
 from helpers import SAMPLE_CORPUS
@@ -139,7 +140,7 @@ def test_a_rebuild_embeds_only_what_changed(semantic_index: tuple[Path, Path], m
     assert not (index / IndexStore(index).require_pointer().dir / VECTORS_FILE).exists()
 
 
-def test_without_the_model_search_falls_back_to_words_and_writers_refuse(
+def test_without_the_model_search_still_ranks_by_meaning_and_writers_refuse(
     semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture, make_article: Any
 ) -> None:
     corpus, index = semantic_index
@@ -147,10 +148,10 @@ def test_without_the_model_search_falls_back_to_words_and_writers_refuse(
     monkeypatch.setattr(indexer.embedding, "_encoders", {})
     generation = IndexStore(index).require_pointer().generation
 
+    # Queries are embedded by the index's own query encoder: a web server needs no model.
     with caplog.at_level(logging.WARNING), SearchService(index) as service:
-        results = service.search("drug tolerance")
-    assert results.results[0].url.endswith("what-mechanisms-contribute-to-the-development-of-drug-tolerance")
-    assert "ranking by words alone" in caplog.text
+        assert service.search("prices rising everywhere").results[0].url == INFLATION
+    assert "ranking by words alone" not in caplog.text
 
     make_article(corpus / "testing", slug="new-one", id=990_002, title="What is new?")
     with pytest.raises(BuildError, match="ranks by meaning too"):
@@ -158,6 +159,31 @@ def test_without_the_model_search_falls_back_to_words_and_writers_refuse(
     with pytest.raises(BuildError, match="cannot load the embedding model"):
         build_index(corpus, index, semantic=True)
     assert IndexStore(index).require_pointer().generation == generation, "the live index is untouched"
+
+
+def test_an_index_without_a_query_encoder_embeds_queries_with_the_model(
+    semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Indexes built before the query encoder existed keep ranking by meaning, at the model's cost."""
+    _, index = semantic_index
+    (index / IndexStore(index).require_pointer().dir / QUERY_ENCODER_FILE).unlink()
+    embedded: list[str] = []
+    real = indexer.embedding.TextEncoder.encode_query
+
+    def counting(self: Any, text: str) -> Any:
+        embedded.append(text)
+        return real(self, text)
+
+    monkeypatch.setattr(indexer.embedding.TextEncoder, "encode_query", counting)
+    with SearchService(index) as service:
+        assert service.search("prices rising everywhere").results[0].url == INFLATION
+    assert embedded == ["prices rising everywhere"]
+
+    monkeypatch.setenv(indexer.embedding.MODEL_ENV, str(tmp_path / "no-model-here"))
+    monkeypatch.setattr(indexer.embedding, "_encoders", {})
+    with caplog.at_level(logging.WARNING), SearchService(index) as service, SearchService(index, semantic=False) as words:
+        assert [hit.url for hit in service.search("drug tolerance").results] == [hit.url for hit in words.search("drug tolerance").results]
+    assert "ranking by words alone" in caplog.text
 
 
 def test_an_update_that_only_deletes_needs_no_model(

@@ -1,0 +1,233 @@
+"""A query encoder that costs microseconds: word-piece vectors fitted to the index's own articles.
+
+Running the embedding model on a query takes 12-15 ms on one core, because
+every layer's weights are read for every query; that more than doubled a
+search's time. Articles are embedded once, when they are indexed, so only the
+query needs to be fast. Here a query's vector is the normalised sum of one
+stored vector per word piece, which costs about 0.05 ms.
+
+Those piece vectors are fitted, at build time, to the index's own articles:
+ridge regression makes each article's text, read as the same sum, give back
+the vector the model made for it. A piece starts from the model's reading of
+it alone (:meth:`indexer.embedding.TextEncoder.lone_piece_vectors`), weighted
+by its idf in the corpus, and the fit moves it only as far as the articles
+ask. No relevance judgments are involved, so a build can make the fit.
+
+On the judged collections this keeps most of what the full model's query
+vectors gained (tests/eval/RESULTS.md, steps 17 and 18).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .embedding import TextEncoder
+
+__all__ = ["QUERY_ENCODER_FILE", "PIECES_CACHE_FILE", "QueryEncoder", "fit_query_encoder", "require_fitting"]
+
+QUERY_ENCODER_FILE = "query-encoder.npz"
+#: The model's lone-piece vectors, kept in the index folder for the next build (about 1 ms a piece to make).
+PIECES_CACHE_FILE = "model-pieces.npz"
+#: Ridge strength, as a fraction of the mean squared length of an article's pooling row
+#: (chosen on the train splits: 0.03, 0.1 and 0.3 lie within 0.003 nDCG of each other).
+RIDGE = 0.1
+#: Up to this many articles the fit is solved exactly (an articles-by-articles system, 290 MB
+#: at the limit); beyond it by conjugate gradient, whose memory grows with the text only.
+EXACT_LIMIT = 6000
+#: Conjugate-gradient steps at most, and the relative residual that ends them sooner.
+#: (On the judged collections 50 steps gave the exact fit's rankings.)
+CG_STEPS = 50
+CG_TOLERANCE = 1e-4
+#: Word pieces of a query that count; a longer query is cut.
+MAX_QUERY_PIECES = 256
+
+
+class QueryEncoder:
+    """Query text -> unit vector in the space of the index's article vectors, without the model."""
+
+    def __init__(self, model: str, pieces: "np.ndarray", tokenizer_json: str) -> None:
+        from tokenizers import Tokenizer
+
+        self.model = model
+        self.pieces = pieces  # (vocabulary, dimensions), float16
+        self.tokenizer_json = tokenizer_json
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_QUERY_PIECES)
+
+    def encode_query(self, text: str) -> "np.ndarray":
+        """The query's unit vector (all zeros if none of its pieces carries meaning)."""
+        import numpy as np
+
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
+        vector = self.pieces[ids].sum(axis=0, dtype=np.float32) if ids else np.zeros(self.pieces.shape[1], np.float32)
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm > 0 else vector
+
+    def save(self, folder: Path) -> None:
+        """Write into a generation folder, atomically."""
+        import numpy as np
+
+        temporary = folder / f"{QUERY_ENCODER_FILE}.tmp.npz"
+        tokenizer = np.frombuffer(self.tokenizer_json.encode("utf-8"), dtype=np.uint8)
+        np.savez(temporary, pieces=self.pieces, tokenizer=tokenizer, model=np.array(self.model))
+        os.replace(temporary, folder / QUERY_ENCODER_FILE)
+
+    @classmethod
+    def load(cls, folder: Path) -> "QueryEncoder | None":
+        """The encoder saved in a generation folder; None if it has none or it is unreadable."""
+        import numpy as np
+
+        try:
+            with np.load(folder / QUERY_ENCODER_FILE, allow_pickle=False) as data:
+                pieces, tokenizer, model = data["pieces"], data["tokenizer"].tobytes().decode("utf-8"), str(data["model"])
+        except (OSError, ValueError, KeyError, UnicodeDecodeError):
+            return None
+        if pieces.ndim != 2:
+            return None
+        try:
+            return cls(model, pieces, tokenizer)
+        except Exception:  # tokenizers reports a malformed tokenizer as a bare Exception
+            return None
+
+
+def require_fitting() -> None:
+    """Raise :class:`SemanticUnavailable` now if a build could not fit the encoder later."""
+    from .embedding import SemanticUnavailable, install_hint
+
+    try:
+        import scipy.linalg  # noqa: F401
+        import scipy.sparse  # noqa: F401
+    except ImportError as error:
+        raise SemanticUnavailable(f"semantic search needs SciPy to fit its query encoder ({error}): {install_hint()}") from None
+
+
+def fit_query_encoder(
+    encoder: "TextEncoder",
+    texts: Sequence[str],
+    vectors: "np.ndarray",
+    cache: Path | None = None,
+    exact_limit: int = EXACT_LIMIT,
+    ridge: float = RIDGE,
+) -> QueryEncoder:
+    """Fit piece vectors so that each of ``texts``, summed piece by piece, gives back its row of ``vectors``.
+
+    :param texts: the articles' embedding texts, in the order of ``vectors``' rows.
+    :param vectors: the model's unit vectors for them, (articles, dimensions).
+    :param cache: a file to keep the model's lone-piece vectors in between builds.
+    :param exact_limit: the most articles solved exactly (more use conjugate gradient).
+    :param ridge: how strongly pieces keep their starting vectors (see :data:`RIDGE`).
+    """
+    import numpy as np
+    from scipy import sparse
+
+    size = encoder.tokenizer.get_vocab_size()
+    markers = np.array(encoder.special_ids(), dtype=np.int64)
+    pieces = encoder.piece_ids(texts)
+    lengths = np.array([len(ids) for ids in pieces], dtype=np.int64)
+    columns = np.fromiter((piece for ids in pieces for piece in ids), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(pieces)), lengths)
+    counts = sparse.csr_matrix((np.ones(len(columns)), (rows, columns)), shape=(len(pieces), size))
+    counts.sum_duplicates()
+    # idf as a text's pieces are weighted: log((N + 1) / (df + 1)) + 1; unseen pieces weigh most.
+    frequency = np.bincount(counts.indices, minlength=size)
+    idf = np.log((len(pieces) + 1) / (frequency + 1.0)) + 1.0
+
+    exact = len(pieces) <= exact_limit
+    dtype = np.float64 if exact else np.float32  # the iterative fit is for large corpora: half the memory
+    used = np.setdiff1d(np.flatnonzero(frequency), markers)
+    start = _lone_pieces(encoder, size, used, cache).astype(dtype)
+    start *= idf[:, None].astype(dtype)
+    pooling = (sparse.diags(1.0 / np.maximum(lengths, 1)) @ counts).tocsr().astype(dtype)
+    base = pooling @ start
+    # The sum's length carries no meaning (queries are normalised): aim at each text's own length.
+    residual = np.asarray(vectors, dtype=dtype) * np.linalg.norm(base, axis=1, keepdims=True) - base
+    del base
+    strength = ridge * float(pooling.multiply(pooling).sum()) / max(len(pieces), 1)
+    if strength > 0:  # (zero only if no text has a single piece: nothing to fit)
+        start += _solve_exactly(pooling, residual, strength) if exact else _solve_iteratively(pooling, residual, strength)
+    fitted = start
+    fitted[markers] = 0.0
+    return QueryEncoder(encoder.name, fitted.astype(np.float16), encoder.tokenizer.to_str())
+
+
+def _solve_exactly(pooling: Any, residual: "np.ndarray", ridge: float) -> "np.ndarray":
+    """Pooling^T (P P^T + ridge I)^-1 R: the smallest piece correction that fits the articles."""
+    import numpy as np
+    from scipy import linalg
+
+    count = pooling.shape[0]
+    gram = np.empty((count, count))
+    for first in range(0, count, 1024):  # in row blocks: the sparse product of all rows at once is larger
+        gram[first : first + 1024] = (pooling[first : first + 1024] @ pooling.T).toarray()
+    gram[np.diag_indices(count)] += ridge
+    coefficients = linalg.cho_solve(linalg.cho_factor(gram, overwrite_a=True), residual, overwrite_b=False)
+    return np.asarray(pooling.T @ coefficients)
+
+
+def _solve_iteratively(pooling: Any, residual: "np.ndarray", ridge: float) -> "np.ndarray":
+    """The same correction from (P^T P + ridge I) X = P^T R by conjugate gradient, every column at once."""
+    import numpy as np
+
+    forward = pooling
+    backward = forward.T.tocsr()
+    target = np.asarray(backward @ residual)
+    solution = np.zeros_like(target)
+    remaining = target.copy()
+    direction = remaining.copy()
+    squared = np.einsum("ij,ij->j", remaining, remaining)
+    goal = (CG_TOLERANCE**2) * squared
+    for _ in range(CG_STEPS):
+        applied = np.asarray(backward @ (forward @ direction)) + ridge * direction
+        step = squared / np.maximum(np.einsum("ij,ij->j", direction, applied), 1e-30)
+        solution += direction * step
+        remaining -= applied * step
+        new_squared = np.einsum("ij,ij->j", remaining, remaining)
+        if (new_squared <= goal).all():
+            break
+        direction *= new_squared / np.maximum(squared, 1e-30)
+        direction += remaining
+        squared = new_squared
+    return solution
+
+
+def _lone_pieces(encoder: "TextEncoder", size: int, wanted: "np.ndarray", cache: Path | None) -> "np.ndarray":
+    """The model's lone-piece vectors of the ``wanted`` pieces (other rows zero), (size, dimensions).
+
+    Only the pieces the corpus uses are needed: the fit leaves any other piece
+    where it starts, and a query's piece that no article uses adds as little as
+    the word adds to the words' ranking (measured in tests/eval/RESULTS.md, step 18).
+    ``cache`` keeps them between builds; a build computes only the pieces it lacks.
+    """
+    import numpy as np
+
+    known_ids = np.zeros(0, dtype=np.int64)
+    known = np.zeros((0, encoder.dimensions), dtype=np.float16)
+    if cache is not None:
+        try:
+            with np.load(cache, allow_pickle=False) as data:
+                if str(data["model"]) == encoder.name and data["vectors"].shape == (len(data["ids"]), encoder.dimensions):
+                    known_ids, known = data["ids"].astype(np.int64), data["vectors"]
+        except (OSError, ValueError, KeyError):
+            pass
+    missing = np.setdiff1d(wanted, known_ids)
+    if len(missing):
+        # Rounded as the cache keeps them, so a build fits the same with or without the cache.
+        known_ids = np.concatenate([known_ids, missing])
+        known = np.concatenate([known, encoder.lone_piece_vectors(missing).astype(np.float16)])
+        if cache is not None:
+            try:
+                temporary = cache.with_name(cache.name + ".tmp.npz")
+                np.savez(temporary, ids=known_ids, vectors=known, model=np.array(encoder.name))
+                os.replace(temporary, cache)
+            except OSError:
+                pass  # only the next build is slower
+    vectors = np.zeros((size, encoder.dimensions), dtype=np.float32)
+    take = np.isin(known_ids, wanted)
+    vectors[known_ids[take]] = known[take]
+    return vectors

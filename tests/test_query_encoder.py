@@ -1,0 +1,132 @@
+"""The fast query encoder: piece vectors fitted so that an article's text gives back its model vector.
+
+These run the installed embedding model (`make test` installs it) on the
+sample corpus's 54 articles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import indexer.embedding
+from indexer import load_corpus, plain_text
+from indexer.embedding import TextEncoder, embedding_text, load_encoder
+from indexer.query_encoder import QUERY_ENCODER_FILE, QueryEncoder, fit_query_encoder
+
+from helpers import SAMPLE_CORPUS
+
+
+@pytest.fixture(scope="module")
+def articles() -> tuple[list[str], list[str], np.ndarray]:
+    """The sample articles' titles, embedding texts and model vectors."""
+    found = sorted((article for article, _ in load_corpus(SAMPLE_CORPUS).articles), key=lambda article: article.id)
+    texts = [embedding_text(article.title, article.question, plain_text(article.answer)) for article in found]
+    return [article.title for article in found], texts, load_encoder().encode(texts)
+
+
+@pytest.fixture(scope="module")
+def pieces_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One lone-piece cache for the module's fits (the model's work on them is the slow part)."""
+    return tmp_path_factory.mktemp("pieces") / "pieces.npz"
+
+
+@pytest.fixture(scope="module")
+def fitted(articles: tuple[list[str], list[str], np.ndarray], pieces_cache: Path) -> QueryEncoder:
+    _, texts, vectors = articles
+    return fit_query_encoder(load_encoder(), texts, vectors, cache=pieces_cache)
+
+
+def test_an_articles_own_text_finds_its_model_vector(
+    articles: tuple[list[str], list[str], np.ndarray], fitted: QueryEncoder, pieces_cache: Path
+) -> None:
+    _, texts, vectors = articles
+    unfitted = fit_query_encoder(load_encoder(), texts, vectors, cache=pieces_cache, ridge=1e9)  # the starting vectors, all but unmoved
+    queries = np.array([fitted.encode_query(text) for text in texts])
+    starting = np.array([unfitted.encode_query(text) for text in texts])
+
+    own = np.einsum("ij,ij->i", queries, vectors)
+    assert own.mean() > 0.9, own.mean()
+    assert own.mean() > np.einsum("ij,ij->i", starting, vectors).mean() + 0.2, "the fit, not the starting vectors, does the work"
+    assert ((queries @ vectors.T).argmax(axis=1) == np.arange(len(texts))).all(), "every article is its own text's nearest"
+
+
+def test_titles_alone_land_near_their_articles(
+    articles: tuple[list[str], list[str], np.ndarray], fitted: QueryEncoder, pieces_cache: Path
+) -> None:
+    """A short query, as students type them, is read closer to the model's reading than the starting vectors read it."""
+    titles, texts, vectors = articles
+    model = load_encoder()
+    unfitted = fit_query_encoder(model, texts, vectors, cache=pieces_cache, ridge=1e9)
+    readings = model.encode(titles)
+    agreement = np.median([float(fitted.encode_query(title) @ reading) for title, reading in zip(titles, readings)])
+    before = np.median([float(unfitted.encode_query(title) @ reading) for title, reading in zip(titles, readings)])
+    nearest = [int((vectors @ fitted.encode_query(title)).argmax()) for title in titles]
+    assert agreement > before + 0.1, (agreement, before)
+    assert sum(row == found for row, found in enumerate(nearest)) >= 0.9 * len(titles)
+
+
+def test_conjugate_gradient_agrees_with_the_exact_fit(
+    articles: tuple[list[str], list[str], np.ndarray], fitted: QueryEncoder, pieces_cache: Path
+) -> None:
+    """Past a few thousand articles the fit is iterative; it must reach the same piece vectors."""
+    titles, texts, vectors = articles
+    iterative = fit_query_encoder(load_encoder(), texts, vectors, cache=pieces_cache, exact_limit=0)
+    for title in titles:
+        assert float(iterative.encode_query(title) @ fitted.encode_query(title)) > 0.99, title
+
+
+def test_the_cache_saves_the_model_work_and_changes_nothing(
+    articles: tuple[list[str], list[str], np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, texts, vectors = articles
+    cache = tmp_path / "pieces.npz"
+    asked: list[int] = []
+    real = TextEncoder.lone_piece_vectors
+
+    def counting(self: Any, ids: Any, *args: Any) -> Any:
+        asked.append(len(ids))
+        return real(self, ids, *args)
+
+    monkeypatch.setattr(TextEncoder, "lone_piece_vectors", counting)
+    first = fit_query_encoder(load_encoder(), texts[:30], vectors[:30], cache=cache)
+    again = fit_query_encoder(load_encoder(), texts[:30], vectors[:30], cache=cache)
+    more = fit_query_encoder(load_encoder(), texts, vectors, cache=cache)
+
+    assert asked[0] > 1000 and len(asked) == 2, "the second fit computes nothing, the third only the new pieces"
+    assert asked[1] < asked[0]
+    assert np.array_equal(first.pieces, again.pieces)
+    uncached = fit_query_encoder(load_encoder(), texts, vectors)
+    assert np.array_equal(more.pieces, uncached.pieces)
+
+
+def test_saved_and_loaded_it_embeds_alike_and_a_damaged_file_is_refused(fitted: QueryEncoder, tmp_path: Path) -> None:
+    fitted.save(tmp_path)
+    loaded = QueryEncoder.load(tmp_path)
+    assert loaded is not None and loaded.model == fitted.model == load_encoder().name
+    assert np.array_equal(loaded.encode_query("drug tolerance mechanisms"), fitted.encode_query("drug tolerance mechanisms"))
+
+    (tmp_path / QUERY_ENCODER_FILE).write_bytes(b"not an npz file")
+    assert QueryEncoder.load(tmp_path) is None
+    assert QueryEncoder.load(tmp_path / "missing") is None
+
+
+def test_a_query_with_nothing_to_read_has_no_direction(fitted: QueryEncoder) -> None:
+    blank = fit_query_encoder(load_encoder(), ["", " "], np.eye(2, fitted.pieces.shape[1], dtype=np.float32))
+    assert not blank.pieces.any(), "texts without a piece fit nothing, and fail nothing"
+    for text in ("", "   ", "\u200b"):
+        vector = fitted.encode_query(text)
+        assert vector.shape == (fitted.pieces.shape[1],) and not vector.any()
+    long = fitted.encode_query("tolerance " * 5000)  # cut, not refused
+    assert abs(float(np.linalg.norm(long)) - 1.0) < 1e-3
+
+
+def test_queries_never_run_the_model(fitted: QueryEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("the model ran for a query")
+
+    monkeypatch.setattr(indexer.embedding.TextEncoder, "_forward", refuse)
+    assert abs(float(np.linalg.norm(fitted.encode_query("why do prices rise"))) - 1.0) < 1e-3
