@@ -128,7 +128,7 @@ class TextEncoder:
             raise SemanticUnavailable(f"cannot load the embedding model from {folder}: {error}") from None
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
-        self._untruncated: Any = None
+        self._piece_tokenizer: Any = None
         # What identifies the model in an index's vectors: its configuration and weights'
         # size, not the folder it was found in (a copy elsewhere is the same model).
         weights_size = (folder / "model.safetensors").stat().st_size
@@ -155,21 +155,15 @@ class TextEncoder:
         with self._queries_lock:
             self._queries.clear()
 
-    def piece_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        """Each text's word pieces (vocabulary ids), whole: no truncation and no [CLS]/[SEP]."""
-        pieces = []
-        for encoding in self._whole_tokenizer().encode_batch(list(texts), add_special_tokens=False):
-            pieces.append(encoding.ids)
-        return pieces
-
-    def _whole_tokenizer(self) -> Any:
-        if self._untruncated is None:
+    def piece_ids(self, texts: Sequence[str], limit: int) -> list[list[int]]:
+        """The first ``limit`` word pieces (vocabulary ids) of each text, without [CLS] and [SEP]."""
+        if self._piece_tokenizer is None:
             from tokenizers import Tokenizer
 
-            self._untruncated = Tokenizer.from_str(self.tokenizer.to_str())
-            self._untruncated.no_truncation()
-            self._untruncated.no_padding()
-        return self._untruncated
+            self._piece_tokenizer = Tokenizer.from_str(self.tokenizer.to_str())
+            self._piece_tokenizer.no_padding()
+        self._piece_tokenizer.enable_truncation(limit)
+        return [encoding.ids for encoding in self._piece_tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     def special_ids(self) -> list[int]:
         """Vocabulary ids that are markers, not text: [CLS], [SEP], [PAD], [UNK], [MASK], [unused...]."""

@@ -40,11 +40,14 @@ RIDGE = 0.1
 #: at the limit); beyond it by conjugate gradient, whose memory grows with the text only.
 EXACT_LIMIT = 6000
 #: Conjugate-gradient steps at most, and the relative residual that ends them sooner.
-#: (On the judged collections 50 steps gave the exact fit's rankings.)
-CG_STEPS = 50
+CG_STEPS = 30
 CG_TOLERANCE = 1e-4
 #: Word pieces of a query that count; a longer query is cut.
 MAX_QUERY_PIECES = 256
+#: Word pieces of an article the fit reads. All of an article's text, not only the 254 pieces
+#: the model read, fits better (NFCorpus dev 1.117x against 1.114x, SciFact 1.036x against
+#: 1.033x); the cap only bounds a book-length article's cost.
+MAX_FIT_PIECES = 4096
 
 
 class QueryEncoder:
@@ -124,36 +127,50 @@ def fit_query_encoder(
     :param ridge: how strongly pieces keep their starting vectors (see :data:`RIDGE`).
     """
     import numpy as np
-    from scipy import sparse
 
     size = encoder.tokenizer.get_vocab_size()
     markers = np.array(encoder.special_ids(), dtype=np.int64)
-    pieces = encoder.piece_ids(texts)
-    lengths = np.array([len(ids) for ids in pieces], dtype=np.int64)
-    columns = np.fromiter((piece for ids in pieces for piece in ids), dtype=np.int64, count=int(lengths.sum()))
-    rows = np.repeat(np.arange(len(pieces)), lengths)
-    counts = sparse.csr_matrix((np.ones(len(columns)), (rows, columns)), shape=(len(pieces), size))
-    counts.sum_duplicates()
+    exact = len(texts) <= exact_limit
+    dtype: Any = np.float64 if exact else np.float32  # the iterative fit is for large corpora: half the memory
+    # Each row: a text's piece counts over its length, so that row @ pieces is the mean of its pieces.
+    pooling = _pooling_matrix(encoder, texts, size, dtype)
     # idf as a text's pieces are weighted: log((N + 1) / (df + 1)) + 1; unseen pieces weigh most.
-    frequency = np.bincount(counts.indices, minlength=size)
-    idf = np.log((len(pieces) + 1) / (frequency + 1.0)) + 1.0
+    frequency = np.bincount(pooling.indices, minlength=size)
+    idf = np.log((len(texts) + 1) / (frequency + 1.0)) + 1.0
 
-    exact = len(pieces) <= exact_limit
-    dtype = np.float64 if exact else np.float32  # the iterative fit is for large corpora: half the memory
     used = np.setdiff1d(np.flatnonzero(frequency), markers)
-    start = _lone_pieces(encoder, size, used, cache).astype(dtype)
-    start *= idf[:, None].astype(dtype)
-    pooling = (sparse.diags(1.0 / np.maximum(lengths, 1)) @ counts).tocsr().astype(dtype)
+    start: np.ndarray = _lone_pieces(encoder, size, used, cache).astype(dtype) * idf[:, None].astype(dtype)
     base = pooling @ start
     # The sum's length carries no meaning (queries are normalised): aim at each text's own length.
     residual = np.asarray(vectors, dtype=dtype) * np.linalg.norm(base, axis=1, keepdims=True) - base
     del base
-    strength = ridge * float(pooling.multiply(pooling).sum()) / max(len(pieces), 1)
+    strength = ridge * float(pooling.multiply(pooling).sum()) / max(len(texts), 1)
     if strength > 0:  # (zero only if no text has a single piece: nothing to fit)
-        start += _solve_exactly(pooling, residual, strength) if exact else _solve_iteratively(pooling, residual, strength)
+        start = start + (_solve_exactly(pooling, residual, strength) if exact else _solve_iteratively(pooling, residual, strength))
     fitted = start
     fitted[markers] = 0.0
     return QueryEncoder(encoder.name, fitted.astype(np.float16), encoder.tokenizer.to_str())
+
+
+def _pooling_matrix(encoder: "TextEncoder", texts: Sequence[str], size: int, dtype: Any, batch: int = 1024) -> Any:
+    """Sparse (texts, vocabulary): each text's count of each piece, over its piece count.
+
+    Built a batch of texts at a time, as compact arrays (at 100,000 long articles,
+    lists of every piece would take gigabytes).
+    """
+    import numpy as np
+    from scipy import sparse
+
+    pointers, columns, values = [0], [], []
+    for first in range(0, len(texts), batch):
+        for ids in encoder.piece_ids(texts[first : first + batch], MAX_FIT_PIECES):
+            found, counts = np.unique(np.asarray(ids, dtype=np.int32), return_counts=True)
+            columns.append(found)
+            values.append((counts / max(len(ids), 1)).astype(dtype))
+            pointers.append(pointers[-1] + len(found))
+    indices = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int32)
+    data = np.concatenate(values) if values else np.zeros(0, dtype=dtype)
+    return sparse.csr_matrix((data, indices, np.array(pointers, dtype=np.int64)), shape=(len(texts), size))
 
 
 def _solve_exactly(pooling: Any, residual: "np.ndarray", ridge: float) -> "np.ndarray":
@@ -171,28 +188,36 @@ def _solve_exactly(pooling: Any, residual: "np.ndarray", ridge: float) -> "np.nd
 
 
 def _solve_iteratively(pooling: Any, residual: "np.ndarray", ridge: float) -> "np.ndarray":
-    """The same correction from (P^T P + ridge I) X = P^T R by conjugate gradient, every column at once."""
+    """The same correction from (P^T P + ridge I) X = P^T R by conjugate gradient, every column at once.
+
+    Preconditioned by the system's diagonal (each piece's squared pooling weights):
+    on NFCorpus 30 such steps reach what 50 plain ones do (query vectors at cosine
+    0.9992 to the exact fit's on average).
+    """
     import numpy as np
 
     forward = pooling
     backward = forward.T.tocsr()
     target = np.asarray(backward @ residual)
+    diagonal = (np.asarray(forward.multiply(forward).sum(axis=0)).ravel() + ridge).astype(target.dtype)[:, None]
     solution = np.zeros_like(target)
     remaining = target.copy()
-    direction = remaining.copy()
-    squared = np.einsum("ij,ij->j", remaining, remaining)
-    goal = (CG_TOLERANCE**2) * squared
+    scaled = remaining / diagonal
+    direction = scaled.copy()
+    product = np.einsum("ij,ij->j", remaining, scaled)
+    goal = (CG_TOLERANCE**2) * np.einsum("ij,ij->j", target, target)
     for _ in range(CG_STEPS):
         applied = np.asarray(backward @ (forward @ direction)) + ridge * direction
-        step = squared / np.maximum(np.einsum("ij,ij->j", direction, applied), 1e-30)
+        step = product / np.maximum(np.einsum("ij,ij->j", direction, applied), 1e-30)
         solution += direction * step
         remaining -= applied * step
-        new_squared = np.einsum("ij,ij->j", remaining, remaining)
-        if (new_squared <= goal).all():
+        if (np.einsum("ij,ij->j", remaining, remaining) <= goal).all():
             break
-        direction *= new_squared / np.maximum(squared, 1e-30)
-        direction += remaining
-        squared = new_squared
+        scaled = remaining / diagonal
+        new_product = np.einsum("ij,ij->j", remaining, scaled)
+        direction *= new_product / np.maximum(product, 1e-30)
+        direction += scaled
+        product = new_product
     return solution
 
 

@@ -344,8 +344,8 @@ class SearchService:
             return shared.dense, shared.embed_query
 
     def _lay_out(self, folder: Path, searcher: Searcher) -> tuple[DenseMatrix, Callable[[str], Any]] | None:
-        vectors = ArticleVectors.load(folder)
         try:
+            vectors = ArticleVectors.load(folder)
             if vectors is None:
                 raise SemanticUnavailable(f"{folder / VECTORS_FILE} is unreadable: rebuild with `index build --semantic`")
             queries = QueryEncoder.load(folder)
@@ -357,7 +357,7 @@ class SearchService:
                 if vectors.model != encoder.name:
                     raise SemanticUnavailable(f"the index's vectors come from model {vectors.model}, not {encoder.name}: rebuild it")
                 embed_query = encoder.encode_query
-        except SemanticUnavailable as problem:
+        except (SemanticUnavailable, ImportError) as problem:  # (ImportError: numpy or tokenizers uninstalled since the build)
             if self._semantic_problem != str(problem):
                 log.warning("ranking by words alone: %s", problem)
                 self._semantic_problem = str(problem)

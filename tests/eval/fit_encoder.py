@@ -1,0 +1,100 @@
+"""Cost and agreement of the query-encoder fit (indexer/query_encoder.py), outside a build.
+
+    .venv/bin/python tests/eval/fit_encoder.py nfcorpus scifact
+        fits on a judged collection's own article vectors (from the index `make eval`
+        built): time without and with the lone-piece cache, the same by conjugate
+        gradient, and how close the two fits' query vectors are on its queries.
+    .venv/bin/python tests/eval/fit_encoder.py --corpus .cache/bench/corpus-100000
+        the fit's time and peak memory on any corpus, with random unit vectors
+        standing in for the model's (only the cost is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from indexer import IndexStore, load_corpus, plain_text  # noqa: E402
+from indexer.dense import ArticleVectors  # noqa: E402
+from indexer.embedding import embedding_text, load_encoder  # noqa: E402
+from indexer.query_encoder import fit_query_encoder  # noqa: E402
+from run import CACHE, DEFAULT_SPLITS, load_split  # noqa: E402
+
+
+def texts_of(corpus: Path) -> tuple[list[str], list[str]]:
+    articles = load_corpus(corpus).articles
+    return [embedding_text(a.title, a.question, plain_text(a.answer)) for a, _ in articles], [digest for _, digest in articles]
+
+
+T = TypeVar("T")
+
+
+def timed(label: str, work: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    result = work()
+    print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
+    return result
+
+
+def collection(name: str, evaldata: Path) -> None:
+    index = max((CACHE / name).glob("index-*-semantic"), key=lambda path: path.stat().st_mtime)
+    vectors = ArticleVectors.load(index / IndexStore(index).require_pointer().dir)
+    assert vectors is not None, f"{index} has no article vectors: run `make eval` first"
+    texts, digests = texts_of(CACHE / name / "articles")
+    unique = {digest: text for text, digest in zip(texts, digests) if digest in vectors}
+    matrix = np.array([vectors.rows[digest] for digest in unique], dtype=np.float32)
+    print(f"{name}: {len(unique)} distinct articles", flush=True)
+    encoder = load_encoder()
+    with tempfile.TemporaryDirectory() as folder:
+        cache = Path(folder) / "pieces.npz"
+        timed("exact fit, lone pieces computed", lambda: fit_query_encoder(encoder, list(unique.values()), matrix, cache=cache))
+        exact = timed("exact fit, lone pieces cached", lambda: fit_query_encoder(encoder, list(unique.values()), matrix, cache=cache))
+        iterative = timed("conjugate gradient, cached", lambda: fit_query_encoder(encoder, list(unique.values()), matrix, cache=cache, exact_limit=0))
+    queries = [text for _, text in load_split(evaldata, name, DEFAULT_SPLITS[name])[0]]
+    agreement = [float(exact.encode_query(text) @ iterative.encode_query(text)) for text in queries]
+    print(f"  {len(queries)} queries: cosine of the two fits' vectors mean {statistics.mean(agreement):.4f}, min {min(agreement):.4f}")
+    started = time.perf_counter()
+    for text in queries:
+        exact.encode_query(text)
+    print(f"  a query embeds in {(time.perf_counter() - started) / len(queries) * 1000:.3f} ms")
+
+
+def corpus_cost(corpus: Path) -> None:
+    texts, _ = timed("reading the corpus", lambda: texts_of(corpus))
+    vectors = np.random.default_rng(0).standard_normal((len(texts), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    encoder = load_encoder()
+    with tempfile.TemporaryDirectory() as folder:
+        timed(f"fit on {len(texts)} articles, lone pieces computed", lambda: fit_query_encoder(encoder, texts, vectors, cache=Path(folder) / "p.npz"))
+    print(f"  peak memory: {before} MB before the fit, {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB after")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("collections", nargs="*", help=f"judged collections after `make eval`: {', '.join(sorted(DEFAULT_SPLITS))}")
+    parser.add_argument("--corpus", type=Path, help="measure the fit's cost on this corpus instead")
+    parser.add_argument("--evaldata", type=Path, default=ROOT.parent / "shared" / "evaldata")
+    args = parser.parse_args()
+    unknown = set(args.collections) - set(DEFAULT_SPLITS)
+    if unknown or not (args.collections or args.corpus):
+        parser.error(f"name a collection ({', '.join(sorted(DEFAULT_SPLITS))}) or --corpus; unknown: {', '.join(sorted(unknown)) or '-'}")
+    if args.corpus:
+        corpus_cost(args.corpus)
+    for name in args.collections:
+        collection(name, args.evaldata)
+
+
+if __name__ == "__main__":
+    main()
