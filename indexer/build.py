@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import multiprocessing
 import os
 import time
@@ -27,11 +28,13 @@ from .ledger import FileLedger, Seen
 from .merging import merge_by_tier
 from .dense import VECTORS_FILE, ArticleVectors
 from .embedding import SemanticUnavailable, embedding_text, load_encoder
-from .query_encoder import PIECES_CACHE_FILE, fit_query_encoder, require_fitting
+from .query_encoder import PIECES_CACHE_FILE, due_for_refit, fit_query_encoder, require_fitting
 from .vocabulary import Vocabulary
 from .rendering import plain_text
 from .schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
 from .store import IndexStore, IndexStoreError, Pointer, is_disk_full
+
+log = logging.getLogger(__name__)
 
 __all__ = ["BuildError", "BuildReport", "UpdateReport", "build_index", "update_index", "document_for"]
 
@@ -423,9 +426,36 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
     with contextlib.suppress(OSError):
         vocabulary.save(folder, ix.latest_generation())
         if vectors is not None:
+            # A refit goes first: searchers lay out again when the vectors file changes, and so take both.
+            if pending and due_for_refit(folder, len(pending)):
+                _refit_query_encoder(ix, folder, vectors)
             vectors.save(folder)  # (if this fails, the new articles rank by words alone until the next build)
     _save_ledger(ix, ledger)
     return report
+
+
+def _refit_query_encoder(ix: whoosh_index.Index, folder: Path, vectors: ArticleVectors) -> None:
+    """Fit the query encoder again to every indexed article, as a build would.
+
+    Run once the articles embedded since the last fit are a tenth of the index:
+    a fit that has not seen them reads their words less well. A failure keeps
+    the old fit, which still works.
+    """
+    texts: dict[str, str] = {}
+    with ix.reader() as reader:
+        hashes = reader.column_reader("content_hash")
+        for docnum, fields in reader.iter_docs():
+            digest = hashes[docnum]
+            if digest in vectors and digest not in texts:
+                data = unpack_article(fields)
+                texts[digest] = embedding_text(data.get("title", ""), data.get("question", ""), plain_text(data.get("answer", "")))
+    try:
+        import numpy as np
+
+        matrix = np.array([vectors.rows[digest] for digest in texts], dtype=np.float32).reshape(len(texts), -1)
+        fit_query_encoder(load_encoder(), list(texts.values()), matrix, cache=folder.parent / PIECES_CACHE_FILE).save(folder)
+    except Exception as error:  # the update itself is committed; keep it
+        log.warning("the query encoder was not refitted (it keeps its earlier fit): %s", error)
 
 
 def _vectors_for_update(

@@ -17,7 +17,7 @@ import pytest
 import indexer.embedding
 from indexer import BuildError, IndexStore, SearchService, build_index, update_index
 from indexer.dense import VECTORS_FILE, ArticleVectors
-from indexer.query_encoder import QUERY_ENCODER_FILE
+from indexer.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
 from indexer.ranking import DENSE_MIN_SIMILARITY, fuse
 
 from helpers import SAMPLE_CORPUS
@@ -138,6 +138,34 @@ def test_a_rebuild_embeds_only_what_changed(semantic_index: tuple[Path, Path], m
     assert len(live_vectors(index)) == len(list(corpus.rglob("*.md")))
     build_index(corpus, index, semantic=False)
     assert not (index / IndexStore(index).require_pointer().dir / VECTORS_FILE).exists()
+
+
+def test_updates_refit_the_query_encoder_once_a_tenth_of_the_articles_is_new(
+    semantic_index: tuple[Path, Path], make_article: Any
+) -> None:
+    corpus, index = semantic_index
+    folder = index / IndexStore(index).require_pointer().dir
+    fitted = QueryEncoder.load(folder)
+    assert fitted is not None and fitted.articles == 54
+    # "Glacier" is in no sample article: its piece has no vector in the build's fit.
+    glacier = fitted.tokenizer.token_to_id("glacier")
+    assert glacier is not None and not fitted.pieces[glacier].any()
+
+    make_article(corpus / "testing", slug="glaciers", id=990_010, title="How do glaciers move?",
+                 answer="A glacier moves by internal deformation of its ice and by sliding on meltwater at its base.")
+    update_index(corpus, index)
+    kept = QueryEncoder.load(folder)
+    assert kept is not None and np.array_equal(kept.pieces, fitted.pieces), "one new article in 55 keeps the fit"
+
+    for number in range(1, 6):
+        make_article(corpus / "testing", slug=f"glacier-{number}", id=990_010 + number, title=f"Glacier question {number}",
+                     answer=f"Glacier answer {number}: snow compacts into firn and then into glacier ice over decades.")
+    update_index(corpus, index)
+    refitted = QueryEncoder.load(folder)
+    assert refitted is not None and refitted.articles == 60
+    assert refitted.pieces[glacier].any(), "the refit gives the new word a vector"
+    with SearchService(index) as service:
+        assert service.search("how do glaciers move").results[0].url == "/learn/testing/questions/glaciers"
 
 
 def test_without_the_model_search_still_ranks_by_meaning_and_writers_refuse(

@@ -4,6 +4,9 @@
         fits on a judged collection's own article vectors (from the index `make eval`
         built): time without and with the lone-piece cache, the same by conjugate
         gradient, and how close the two fits' query vectors are on its queries.
+    .venv/bin/python tests/eval/fit_encoder.py --partial nfcorpus scifact
+        scores the split with the encoder fitted on all, 80% and 50% of the
+        articles (what updates leave until the encoder is refitted).
     .venv/bin/python tests/eval/fit_encoder.py --corpus .cache/bench/corpus-100000
         the fit's time and peak memory on any corpus, with random unit vectors
         standing in for the model's (only the cost is measured).
@@ -12,7 +15,9 @@
 from __future__ import annotations
 
 import argparse
+import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,11 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from indexer import IndexStore, load_corpus, plain_text  # noqa: E402
+from indexer import IndexStore, SearchService, load_corpus, plain_text  # noqa: E402
 from indexer.dense import ArticleVectors  # noqa: E402
 from indexer.embedding import embedding_text, load_encoder  # noqa: E402
 from indexer.query_encoder import fit_query_encoder  # noqa: E402
-from run import CACHE, DEFAULT_SPLITS, load_split  # noqa: E402
+from fts5 import Fts5Reference  # noqa: E402
+from metrics import has_relevant, ndcg_at, recall_at  # noqa: E402
+from run import CACHE, DEFAULT_SPLITS, DEPTH, load_split  # noqa: E402
 
 
 def texts_of(corpus: Path) -> tuple[list[str], list[str]]:
@@ -70,6 +77,36 @@ def collection(name: str, evaldata: Path) -> None:
     print(f"  a query embeds in {(time.perf_counter() - started) / len(queries) * 1000:.3f} ms")
 
 
+def partial_fits(name: str, evaldata: Path) -> None:
+    """Score the split on a copy of the eval index whose encoder saw only part of the articles."""
+    index = max((CACHE / name).glob("index-*-semantic"), key=lambda path: path.stat().st_mtime)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch) / "index"
+        shutil.copytree(index, work)
+        folder = work / IndexStore(work).require_pointer().dir
+        vectors = ArticleVectors.load(folder)
+        assert vectors is not None, f"{index} has no article vectors: run `make eval` first"
+        texts, digests = texts_of(CACHE / name / "articles")
+        unique = list({digest: text for text, digest in zip(texts, digests) if digest in vectors}.items())
+        queries, judgments = load_split(evaldata, name, DEFAULT_SPLITS[name])
+        judged = [(text, judgments[query]) for query, text in queries if has_relevant(judgments.get(query, {}))]
+        reference = Fts5Reference(CACHE / name / "fts5.sqlite")
+        source_of = reference.source_ids()
+        baseline = statistics.mean(ndcg_at(reference.search(text, DEPTH), relevant, 10) for text, relevant in judged)
+        for share in (1.0, 0.8, 0.5):
+            part = unique if share == 1.0 else random.Random(0).sample(unique, int(len(unique) * share))
+            matrix = np.array([vectors.rows[digest] for digest, _ in part], dtype=np.float32)
+            fit_query_encoder(load_encoder(), [text for _, text in part], matrix, cache=Path(scratch) / "pieces.npz").save(folder)
+            ndcg, recall = [], []
+            with SearchService(work) as service:
+                for text, relevant in judged:
+                    ranking = [source_of[article_id] for article_id in service.ranked_ids(text, DEPTH)]
+                    ndcg.append(ndcg_at(ranking, relevant, 10))
+                    recall.append(recall_at(ranking, relevant, DEPTH))
+            print(f"{name}: encoder fitted on {share:.0%} of the articles: nDCG@10 {statistics.mean(ndcg):.4f} "
+                  f"({statistics.mean(ndcg) / baseline:.3f}x FTS5), Recall@100 {statistics.mean(recall):.4f}", flush=True)
+
+
 def corpus_cost(corpus: Path) -> None:
     texts, _ = timed("reading the corpus", lambda: texts_of(corpus))
     vectors = np.random.default_rng(0).standard_normal((len(texts), 384)).astype(np.float32)
@@ -85,6 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("collections", nargs="*", help=f"judged collections after `make eval`: {', '.join(sorted(DEFAULT_SPLITS))}")
     parser.add_argument("--corpus", type=Path, help="measure the fit's cost on this corpus instead")
+    parser.add_argument("--partial", action="store_true", help="score fits on part of the articles instead")
     parser.add_argument("--evaldata", type=Path, default=ROOT.parent / "shared" / "evaldata")
     args = parser.parse_args()
     unknown = set(args.collections) - set(DEFAULT_SPLITS)
@@ -93,7 +131,7 @@ def main() -> None:
     if args.corpus:
         corpus_cost(args.corpus)
     for name in args.collections:
-        collection(name, args.evaldata)
+        (partial_fits if args.partial else collection)(name, args.evaldata)
 
 
 if __name__ == "__main__":
