@@ -58,25 +58,48 @@ MAX_FIT_PIECES = 4096
 
 
 class QueryEncoder:
-    """Query text -> unit vector in the space of the index's article vectors, without the model."""
+    """Query text -> unit vector in the space of the index's article vectors, without the model.
 
-    def __init__(self, model: str, pieces: "np.ndarray", tokenizer_json: str, articles: int = 0) -> None:
+    Only the pieces the corpus gave a vector are kept (a 54-article site uses a
+    tenth of the vocabulary); any other piece reads as zero.
+    """
+
+    def __init__(self, model: str, ids: "np.ndarray", rows: "np.ndarray", size: int, tokenizer_json: str, articles: int = 0) -> None:
+        import numpy as np
         from tokenizers import Tokenizer
 
         self.model = model
         self.articles = articles  # how many it was fitted on
-        self.pieces = pieces  # (vocabulary, dimensions), float16
+        self.ids = ids  # (kept,) vocabulary ids, ascending
+        self.size = size  # the vocabulary's
+        self.dimensions = rows.shape[1]
+        self._rows = np.vstack([rows.astype(np.float16), np.zeros((1, rows.shape[1]), dtype=np.float16)])  # last: zero
+        self._slot = np.full(size, len(ids), dtype=np.int32)
+        self._slot[ids] = np.arange(len(ids), dtype=np.int32)
         self.tokenizer_json = tokenizer_json
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_QUERY_PIECES)
+
+    @classmethod
+    def from_pieces(cls, model: str, pieces: "np.ndarray", tokenizer_json: str, articles: int = 0) -> "QueryEncoder":
+        """From a full (vocabulary, dimensions) table; its all-zero rows are dropped."""
+        import numpy as np
+
+        ids = np.flatnonzero(pieces.any(axis=1)).astype(np.int32)
+        return cls(model, ids, pieces[ids], len(pieces), tokenizer_json, articles)
+
+    @property
+    def pieces(self) -> "np.ndarray":
+        """The full (vocabulary, dimensions) table, float16 (for inspection: queries use the kept rows)."""
+        return self._rows[self._slot]
 
     def encode_query(self, text: str) -> "np.ndarray":
         """The query's unit vector (all zeros if none of its pieces carries meaning)."""
         import numpy as np
 
         ids = self.tokenizer.encode(text, add_special_tokens=False).ids
-        vector = self.pieces[ids].sum(axis=0, dtype=np.float32) if ids else np.zeros(self.pieces.shape[1], np.float32)
+        vector = self._rows[self._slot[ids]].sum(axis=0, dtype=np.float32) if ids else np.zeros(self.dimensions, np.float32)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
 
@@ -86,7 +109,7 @@ class QueryEncoder:
 
         temporary = folder / f"{QUERY_ENCODER_FILE}.tmp.npz"
         tokenizer = np.frombuffer(self.tokenizer_json.encode("utf-8"), dtype=np.uint8)
-        np.savez(temporary, pieces=self.pieces, tokenizer=tokenizer, model=np.array(self.model))
+        np.savez(temporary, ids=self.ids, rows=self._rows[:-1], size=np.array(self.size), tokenizer=tokenizer, model=np.array(self.model))
         os.replace(temporary, folder / QUERY_ENCODER_FILE)
         _save_state(folder, {"articles": self.articles, "embedded_since": 0})
 
@@ -97,13 +120,14 @@ class QueryEncoder:
 
         try:
             with np.load(folder / QUERY_ENCODER_FILE, allow_pickle=False) as data:
-                pieces, tokenizer, model = data["pieces"], data["tokenizer"].tobytes().decode("utf-8"), str(data["model"])
+                ids, rows, size = data["ids"], data["rows"], int(data["size"])
+                tokenizer, model = data["tokenizer"].tobytes().decode("utf-8"), str(data["model"])
         except (OSError, ValueError, KeyError, UnicodeDecodeError):
             return None
-        if pieces.ndim != 2:
+        if rows.ndim != 2 or ids.ndim != 1 or len(ids) != len(rows) or (len(ids) and not 0 <= ids.min() <= ids.max() < size):
             return None
         try:
-            encoder = cls(model, pieces, tokenizer)
+            encoder = cls(model, ids, rows, size, tokenizer, articles=0)
         except Exception:  # tokenizers reports a malformed tokenizer as a bare Exception
             return None
         try:
@@ -185,7 +209,7 @@ def fit_query_encoder(
         start = start + (_solve_exactly(pooling, residual, strength) if exact else _solve_iteratively(pooling, residual, strength))
     fitted = start
     fitted[markers] = 0.0
-    return QueryEncoder(encoder.name, fitted.astype(np.float16), encoder.tokenizer.to_str(), articles=len(texts))
+    return QueryEncoder.from_pieces(encoder.name, fitted.astype(np.float16), encoder.tokenizer.to_str(), articles=len(texts))
 
 
 def _pooling_matrix(encoder: "TextEncoder", texts: Sequence[str], size: int, dtype: Any, batch: int = 1024) -> Any:

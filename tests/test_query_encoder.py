@@ -109,6 +109,13 @@ def test_saved_and_loaded_it_embeds_alike_and_a_damaged_file_is_refused(fitted: 
     assert loaded is not None and loaded.model == fitted.model == load_encoder().name
     assert np.array_equal(loaded.encode_query("drug tolerance mechanisms"), fitted.encode_query("drug tolerance mechanisms"))
 
+    # Only the pieces the articles use are stored: a small site's encoder is small.
+    assert len(loaded.ids) < fitted.size / 4 and (tmp_path / QUERY_ENCODER_FILE).stat().st_size < 8_000_000
+    assert np.array_equal(loaded.pieces, fitted.pieces)
+
+    np.savez(tmp_path / QUERY_ENCODER_FILE, ids=np.array([fitted.size + 5]), rows=np.ones((1, 384), np.float16),
+             size=np.array(fitted.size), tokenizer=np.frombuffer(fitted.tokenizer_json.encode(), np.uint8), model=np.array("m"))
+    assert QueryEncoder.load(tmp_path) is None, "a piece id outside the vocabulary"
     (tmp_path / QUERY_ENCODER_FILE).write_bytes(b"not an npz file")
     assert QueryEncoder.load(tmp_path) is None
     assert QueryEncoder.load(tmp_path / "missing") is None
