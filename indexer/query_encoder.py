@@ -115,7 +115,10 @@ class QueryEncoder:
 
     @classmethod
     def load(cls, folder: Path) -> "QueryEncoder | None":
-        """The encoder saved in a generation folder; None if it has none or it is unreadable."""
+        """The encoder saved in a generation folder; None if it has none or it is unreadable.
+
+        :raises ImportError: tokenizers is not installed.
+        """
         import numpy as np
 
         try:
@@ -128,6 +131,8 @@ class QueryEncoder:
             return None
         try:
             encoder = cls(model, ids, rows, size, tokenizer, articles=0)
+        except ImportError:
+            raise  # a missing library, not a damaged file: the caller says what to install
         except Exception:  # tokenizers reports a malformed tokenizer as a bare Exception
             return None
         try:
@@ -161,13 +166,13 @@ def _save_state(folder: Path, state: dict[str, int]) -> None:
 
 def require_fitting() -> None:
     """Raise :class:`SemanticUnavailable` now if a build could not fit the encoder later."""
-    from .embedding import SemanticUnavailable, install_hint
+    from .embedding import INSTALL_HINT, SemanticUnavailable
 
     try:
         import scipy.linalg  # noqa: F401
         import scipy.sparse  # noqa: F401
     except ImportError as error:
-        raise SemanticUnavailable(f"semantic search needs SciPy to fit its query encoder ({error}): {install_hint()}") from None
+        raise SemanticUnavailable(f"semantic search needs SciPy to fit its query encoder ({error}): {INSTALL_HINT}") from None
 
 
 def fit_query_encoder(

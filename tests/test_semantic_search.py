@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+import indexer.build
 import indexer.embedding
 from indexer import BuildError, IndexStore, SearchService, build_index, update_index
 from indexer.dense import VECTORS_FILE, ArticleVectors
@@ -166,6 +168,53 @@ def test_updates_refit_the_query_encoder_once_a_tenth_of_the_articles_is_new(
     assert refitted.pieces[glacier].any(), "the refit gives the new word a vector"
     with SearchService(index) as service:
         assert service.search("how do glaciers move").results[0].url == "/learn/testing/questions/glaciers"
+
+
+def test_a_failed_refit_keeps_the_update_and_the_old_fit(
+    semantic_index: tuple[Path, Path], make_article: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus, index = semantic_index
+    folder = index / IndexStore(index).require_pointer().dir
+    before = QueryEncoder.load(folder)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise MemoryError("no room for the fit")
+
+    monkeypatch.setattr(indexer.build, "fit_query_encoder", broken)
+    for number in range(6):
+        make_article(corpus / "testing", slug=f"glacier-{number}", id=990_020 + number, title=f"Glacier question {number}",
+                     answer="Snow compacts into firn and then into glacier ice over decades.")
+    with caplog.at_level(logging.WARNING):
+        report = update_index(corpus, index)
+
+    assert len(report.added) == 6 and len(live_vectors(index)) == 60, "the update stands"
+    assert "not refitted" in caplog.text and "no room for the fit" in caplog.text
+    after = QueryEncoder.load(folder)
+    assert before is not None and after is not None and np.array_equal(after.pieces, before.pieces)
+
+
+def test_a_build_without_scipy_says_what_to_install_before_indexing(
+    semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, index = semantic_index
+    generation = IndexStore(index).require_pointer().generation
+    monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now raises ImportError
+    monkeypatch.setitem(sys.modules, "scipy.sparse", None)
+    with pytest.raises(BuildError, match=r"needs SciPy.*make semantic"):
+        build_index(corpus, index, semantic=True)
+    assert IndexStore(index).require_pointer().generation == generation
+
+
+def test_search_without_tokenizers_ranks_by_words_and_says_so(
+    semantic_source: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, index = semantic_source
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # uninstalled since the build
+    with caplog.at_level(logging.WARNING), SearchService(index) as service, SearchService(index, semantic=False) as words:
+        assert [hit.url for hit in service.search("prices rising everywhere").results] == [
+            hit.url for hit in words.search("prices rising everywhere").results
+        ]
+    assert "ranking by words alone" in caplog.text
 
 
 def test_without_the_model_search_still_ranks_by_meaning_and_writers_refuse(

@@ -7,6 +7,10 @@
     .venv/bin/python tests/eval/fit_encoder.py --partial nfcorpus scifact
         scores the split with the encoder fitted on all, 80% and 50% of the
         articles (what updates leave until the encoder is refitted).
+    .venv/bin/python tests/eval/fit_encoder.py --memory nfcorpus
+        the peak memory of a fresh process that opens the collection's index and
+        runs three searches: by words, by meaning, and by meaning with the model
+        embedding the queries (the encoder file removed from a copy).
     .venv/bin/python tests/eval/fit_encoder.py --corpus .cache/bench/corpus-100000
         the fit's time and peak memory on any corpus, with random unit vectors
         standing in for the model's (only the cost is measured).
@@ -19,6 +23,7 @@ import random
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from indexer import IndexStore, SearchService, load_corpus, plain_text  # noqa: E402
 from indexer.dense import ArticleVectors  # noqa: E402
 from indexer.embedding import embedding_text, load_encoder  # noqa: E402
-from indexer.query_encoder import fit_query_encoder  # noqa: E402
+from indexer.query_encoder import QUERY_ENCODER_FILE, fit_query_encoder  # noqa: E402
 from fts5 import Fts5Reference  # noqa: E402
 from metrics import has_relevant, ndcg_at, recall_at  # noqa: E402
 from run import CACHE, DEFAULT_SPLITS, DEPTH, load_split  # noqa: E402
@@ -107,6 +112,28 @@ def partial_fits(name: str, evaldata: Path) -> None:
                   f"({statistics.mean(ndcg) / baseline:.3f}x FTS5), Recall@100 {statistics.mean(recall):.4f}", flush=True)
 
 
+SEARCHER = """
+import sys
+from indexer import SearchService
+service = SearchService(sys.argv[1], semantic=sys.argv[2] == "meaning")
+for text in ("drug tolerance", "vitamin d and heart disease", "does coffee cause cancer"):
+    service.search(text)
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
+"""
+
+
+def worker_memory(name: str, evaldata: Path) -> None:
+    """Peak memory (VmHWM) of a fresh searching process, each way of ranking."""
+    index = max((CACHE / name).glob("index-*-semantic"), key=lambda path: path.stat().st_mtime)
+    with tempfile.TemporaryDirectory() as scratch:
+        without = Path(scratch) / "index"
+        shutil.copytree(index, without)
+        (without / IndexStore(without).require_pointer().dir / QUERY_ENCODER_FILE).unlink()
+        for label, folder, how in (("by words", index, "words"), ("by meaning", index, "meaning"), ("by meaning, model on queries", without, "meaning")):
+            peak = subprocess.run([sys.executable, "-c", SEARCHER, str(folder), how], capture_output=True, text=True, check=True, cwd=ROOT)
+            print(f"{name}: a worker searching {label} peaks at {int(peak.stdout) // 1024} MB", flush=True)
+
+
 def corpus_cost(corpus: Path) -> None:
     texts, _ = timed("reading the corpus", lambda: texts_of(corpus))
     vectors = np.random.default_rng(0).standard_normal((len(texts), 384)).astype(np.float32)
@@ -123,6 +150,7 @@ def main() -> None:
     parser.add_argument("collections", nargs="*", help=f"judged collections after `make eval`: {', '.join(sorted(DEFAULT_SPLITS))}")
     parser.add_argument("--corpus", type=Path, help="measure the fit's cost on this corpus instead")
     parser.add_argument("--partial", action="store_true", help="score fits on part of the articles instead")
+    parser.add_argument("--memory", action="store_true", help="measure a searching worker's peak memory instead")
     parser.add_argument("--evaldata", type=Path, default=ROOT.parent / "shared" / "evaldata")
     args = parser.parse_args()
     unknown = set(args.collections) - set(DEFAULT_SPLITS)
@@ -131,7 +159,7 @@ def main() -> None:
     if args.corpus:
         corpus_cost(args.corpus)
     for name in args.collections:
-        (partial_fits if args.partial else collection)(name, args.evaldata)
+        (worker_memory if args.memory else partial_fits if args.partial else collection)(name, args.evaldata)
 
 
 if __name__ == "__main__":
