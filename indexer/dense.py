@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,14 +87,13 @@ class DenseMatrix:
     known: "np.ndarray"  # (documents,) bool: the row holds a real vector
 
     @classmethod
-    def for_searcher(cls, searcher: "Searcher", vectors: ArticleVectors) -> "DenseMatrix":
+    def for_hashes(cls, hashes: "Sequence[str]", vectors: ArticleVectors) -> "DenseMatrix":
+        """Lay out ``vectors`` by document number, from every document's content hash."""
         import numpy as np
 
-        reader = searcher.reader()
-        total = reader.doc_count_all()
+        total = len(hashes)
         matrix = np.zeros((total, vectors.dimensions or 1), dtype=np.float32)
         known = np.zeros(total, dtype=bool)
-        hashes = reader.column_reader("content_hash")
         rows = vectors.rows
         for docnum in range(total):
             vector = rows.get(hashes[docnum])

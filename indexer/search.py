@@ -26,6 +26,7 @@ from .articles import Article
 from .dense import VECTORS_FILE, ArticleVectors, DenseMatrix, DenseQuery
 from .embedding import SemanticUnavailable, load_encoder
 from .query_encoder import QueryEncoder
+from .held import HeldSearcher, open_held
 from .highlight import Highlighter
 from .query import ParsedQuery, QueryParser, positive_terms
 from .ranking import Ranked, rank
@@ -120,6 +121,7 @@ class SearchResults:
 class _Local(threading.local):
     generation: int = -1
     searcher: Searcher | None = None
+    held: HeldSearcher | None = None  # ``searcher`` with its files and columns held open
     checked: float = 0.0
 
 
@@ -157,7 +159,7 @@ class SearchService:
         self._local = _Local()
         # Every open searcher by thread, so close() (or dropping the service)
         # closes their files, and those of threads that have ended are reaped.
-        self._open: dict[int, Searcher] = {}
+        self._open: dict[int, HeldSearcher] = {}
         self._refused = ""  # the last generation folder that failed to open (logged once)
         self._semantic_problem = ""  # why semantic ranking is off for this index (logged once)
         weakref.finalize(self, _close_all, self._open, self._lock)
@@ -173,19 +175,34 @@ class SearchService:
         local.checked = now
         pointer = self._current()
         if local.searcher is None or local.generation != pointer.generation:
-            old = local.searcher
-            assert self._shared.index is not None
-            local.searcher = self._shared.index.searcher()  # it finds matches; ranking.py orders them
+            old = local.held
+            held = self._open_held()
+            local.held, local.searcher = held, held.searcher  # it finds matches; ranking.py orders them
             local.generation = pointer.generation
-            self._register(local.searcher)
+            self._register(held)
             if old is not None:
                 old.close()  # only this thread ever used it
         return local.searcher
 
-    def _register(self, searcher: Searcher) -> None:
+    def _open_held(self) -> HeldSearcher:
+        """Open a searcher on the live generation, following the pointer if its folder went meanwhile."""
+        assert self._shared.index is not None
+        try:
+            return open_held(self._shared.index)
+        except OSError:
+            # Pruned by two full builds in quick succession: the pointer names a newer folder.
+            self._current()
+            return open_held(self._shared.index)
+
+    def _held(self) -> HeldSearcher:
+        self._searcher()
+        assert self._local.held is not None
+        return self._local.held
+
+    def _register(self, held: HeldSearcher) -> None:
         alive = {thread.ident for thread in threading.enumerate()}
         with self._lock:
-            self._open[threading.get_ident()] = searcher
+            self._open[threading.get_ident()] = held
             for ident in [ident for ident in self._open if ident not in alive]:
                 self._open.pop(ident).close()
 
@@ -223,7 +240,7 @@ class SearchService:
     def close(self) -> None:
         """Close every thread's searcher; the next search opens a fresh one."""
         _close_all(self._open, self._lock)
-        self._local.searcher = None
+        self._local.searcher = self._local.held = None
 
     def __enter__(self) -> "SearchService":
         return self
@@ -275,8 +292,8 @@ class SearchService:
         filter_q = wq.Term("subject", subject) if subject else None
         speller = Speller(searcher, self._vocabulary())
         ranked, _, _ = self._ranked_or_retried(searcher, parsed, limit, filter_q, speller.unmatched(parsed.words), _suggestion(speller, parsed))
-        column = searcher.reader().column_reader("article_id")
-        return [column[docnum] for docnum, _ in ranked.hits]
+        ids = self._held().values("article_id")
+        return [ids[docnum] for docnum, _ in ranked.hits]
 
     def _ranked_or_retried(
         self,
@@ -336,14 +353,14 @@ class SearchService:
             segments = tuple(reader.segment().segment_id() for reader, _ in searcher.reader().leaf_readers())
             key = (shared.pointer.dir, segments, stamp)
             if shared.dense_of != key:
-                laid_out = self._lay_out(folder, searcher)
+                laid_out = self._lay_out(folder, self._held())
                 shared.dense, shared.embed_query = laid_out if laid_out is not None else (None, None)
                 shared.dense_of = key
             if shared.dense is None or shared.embed_query is None:
                 return None
             return shared.dense, shared.embed_query
 
-    def _lay_out(self, folder: Path, searcher: Searcher) -> tuple[DenseMatrix, Callable[[str], Any]] | None:
+    def _lay_out(self, folder: Path, held: HeldSearcher) -> tuple[DenseMatrix, Callable[[str], Any]] | None:
         try:
             vectors = ArticleVectors.load(folder)
             if vectors is None:
@@ -362,7 +379,7 @@ class SearchService:
                 log.warning("ranking by words alone: %s", problem)
                 self._semantic_problem = str(problem)
             return None
-        return DenseMatrix.for_searcher(searcher, vectors), embed_query
+        return DenseMatrix.for_hashes(held.values("content_hash"), vectors), embed_query
 
     def _run(
         self, searcher: Searcher, parsed: ParsedQuery, page: int, per_page: int, subject: str | None, started: float
@@ -380,7 +397,7 @@ class SearchService:
         suggestion = None if retry is not None else suggestion_of()
         if retry is not None:
             terms = positive_terms(retry.query)
-        facets = _subject_counts(searcher, ranked.unfiltered)
+        facets = _subject_counts(self._held().values("subject"), ranked.unfiltered)
         highlighter = Highlighter(text for _, text in terms)
         window = ranked.hits[(page - 1) * per_page : page * per_page]
         hits = tuple(_hit(searcher.stored_fields(docnum), score, highlighter) for docnum, score in window)
@@ -454,7 +471,7 @@ def _suggestion(speller: Speller, parsed: ParsedQuery) -> Callable[[], str | Non
     return functools.cache(lambda: speller.suggestion(parsed.text, parsed.words))
 
 
-def _close_all(searchers: dict[int, Searcher], lock: threading.Lock) -> None:
+def _close_all(searchers: dict[int, HeldSearcher], lock: threading.Lock) -> None:
     with lock:
         for searcher in searchers.values():
             searcher.close()
@@ -481,23 +498,10 @@ def _has_required(q: wq.Query) -> bool:
     return isinstance(q, (wq.And, wq.AndNot, wq.AndMaybe, wq.Require))
 
 
-def _subject_counts(searcher: Searcher, docnums: frozenset[int]) -> dict[str, int]:
+def _subject_counts(subjects: list[str], docnums: frozenset[int]) -> dict[str, int]:
     """Count the matches per subject (before the subject filter), most first."""
-    subjects = _subjects(searcher.reader())
     counts = Counter(map(subjects.__getitem__, docnums))
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-_subject_lists: "weakref.WeakKeyDictionary[Any, list[str]]" = weakref.WeakKeyDictionary()
-
-
-def _subjects(reader: Any) -> list[str]:
-    """Every document's subject, read once per open reader from the subject column."""
-    found = _subject_lists.get(reader)
-    if found is None:
-        column = reader.column_reader("subject")
-        found = _subject_lists[reader] = [column[docnum] for docnum in range(reader.doc_count_all())]
-    return found
 
 
 def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter) -> Hit:
