@@ -36,38 +36,38 @@ __version__ = "0.1.0"
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so a
 #: command such as `index update` loads neither the searcher nor Markdown.
 _EXPORTS = {
-    "Article": "articles",
-    "ArticleError": "articles",
-    "RelatedLink": "articles",
-    "parse_article": "articles",
-    "BuildError": "build",
-    "BuildReport": "build",
-    "UpdateReport": "build",
-    "build_index": "build",
-    "update_index": "build",
-    "CorpusError": "corpus",
-    "load_corpus": "corpus",
-    "plain_text": "rendering",
-    "render_markdown": "rendering",
-    "Hit": "search",
-    "SearchError": "search",
-    "SearchResults": "search",
-    "SearchService": "search",
-    "IndexLocked": "store",
-    "IndexMissing": "store",
-    "IndexStore": "store",
-    "IndexStoreError": "store",
+    "Article": "corpus.articles",
+    "ArticleError": "corpus.articles",
+    "RelatedLink": "corpus.articles",
+    "parse_article": "corpus.articles",
+    "BuildError": "writing.build",
+    "BuildReport": "writing.build",
+    "UpdateReport": "writing.build",
+    "build_index": "writing.build",
+    "update_index": "writing.build",
+    "CorpusError": "corpus.files",
+    "load_corpus": "corpus.files",
+    "plain_text": "corpus.rendering",
+    "render_markdown": "corpus.rendering",
+    "Hit": "search.service",
+    "SearchError": "search.service",
+    "SearchResults": "search.service",
+    "SearchService": "search.service",
+    "IndexLocked": "index.store",
+    "IndexMissing": "index.store",
+    "IndexStore": "index.store",
+    "IndexStoreError": "index.store",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from .articles import Article, ArticleError, RelatedLink, parse_article
-    from .build import BuildError, BuildReport, UpdateReport, build_index, update_index
-    from .corpus import CorpusError, load_corpus
-    from .rendering import plain_text, render_markdown
-    from .search import Hit, SearchError, SearchResults, SearchService
-    from .store import IndexLocked, IndexMissing, IndexStore, IndexStoreError
+    from indexer.corpus.articles import Article, ArticleError, RelatedLink, parse_article
+    from indexer.writing.build import BuildError, BuildReport, UpdateReport, build_index, update_index
+    from indexer.corpus.files import CorpusError, load_corpus
+    from indexer.corpus.rendering import plain_text, render_markdown
+    from indexer.search.service import Hit, SearchError, SearchResults, SearchService
+    from indexer.index.store import IndexLocked, IndexMissing, IndexStore, IndexStoreError
 
 
 def __getattr__(name: str) -> Any:

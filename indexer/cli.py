@@ -16,11 +16,11 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from . import __version__
-from .articles import ArticleError
-from .build import BuildReport, UpdateReport, build_index, update_index
-from .corpus import CorpusError, load_corpus
-from .store import IndexStoreError
+from indexer import __version__
+from indexer.corpus.articles import ArticleError
+from indexer.writing.build import BuildReport, UpdateReport, build_index, update_index
+from indexer.corpus.files import CorpusError, load_corpus
+from indexer.index.store import IndexStoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -205,7 +205,7 @@ def watch_command(corpus: Path, index_dir: Path, debounce: float, lock_timeout: 
 
     Example: article-search index watch --corpus corpus
     """
-    from .watch import watch_corpus
+    from indexer.writing.watch import watch_corpus
 
     if not corpus.is_dir():
         raise CorpusError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set ARTICLE_SEARCH_CORPUS")
@@ -265,7 +265,7 @@ def publish_command(index_dir: Path, to: Path, grace: float, lock_timeout: float
 
     Example: article-search index publish --to /srv/article-search/snapshots
     """
-    from .publish import publish_index
+    from indexer.index.snapshots import publish_index
 
     snapshot = publish_index(index_dir, to, grace_seconds=grace, lock_timeout=lock_timeout)
     verb = "published" if snapshot.created else "already published"
@@ -285,7 +285,7 @@ def search_command(query: str, index_dir: Path, limit: int, page: int, subject: 
 
     Example: article-search search "drug tolerance mechanisms" --limit 5
     """
-    from .search import SearchError, SearchService  # here: the index commands do without the searcher
+    from indexer.search.service import SearchError, SearchService  # here: the index commands do without the searcher
 
     try:
         results = SearchService(index_dir).search(query, page=page, per_page=limit, subject=subject)

@@ -7,7 +7,7 @@ import pickle
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from indexer.analysis import reference_analyzer, text_analyzer
+from indexer.index.analysis import reference_analyzer, text_analyzer
 
 OPTIONS = [
     {"positions": True, "chars": True},

@@ -9,7 +9,7 @@ import pytest
 
 from helpers import SEED, article_text
 from indexer import ArticleError, load_corpus, parse_article, render_markdown
-from indexer.corpus import CorpusFile, read_article
+from indexer.corpus.files import CorpusFile, read_article
 
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
-from indexer.embedding import MAX_TOKENS, SemanticUnavailable, TextEncoder, find_model, load_encoder, read_safetensors
+from indexer.semantic.model import MAX_TOKENS, SemanticUnavailable, TextEncoder, find_model, load_encoder, read_safetensors
 
 WORDS = ["drug", "tolerance", "the", "body", "cell", "light", "plant", "energy", "water", "##s", "##ing", "a", "of"]
 HIDDEN, HEADS, LAYERS, FFN = 8, 2, 2, 16

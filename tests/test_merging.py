@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import indexer.merging
+import indexer.index.merging
 from indexer import IndexStore, SearchService, update_index
-from indexer.merging import tier_of
+from indexer.index.merging import tier_of
 
 
 def segments(index_dir: Path) -> list[tuple[str, int]]:
@@ -39,7 +39,7 @@ def test_tiers_are_powers_of_ten(live: int, tier: int) -> None:
 def test_small_updates_merge_each_other_but_leave_the_built_segment(
     corpus_dir: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(indexer.merging, "SEGMENTS_PER_TIER", 3)
+    monkeypatch.setattr(indexer.index.merging, "SEGMENTS_PER_TIER", 3)
     (built_segment, built_count), = segments(index_dir)
     assert built_count >= 10, "the sample corpus makes a tier-1 segment"
     articles = sorted(corpus_dir.rglob("*.md"))
@@ -58,7 +58,7 @@ def test_small_updates_merge_each_other_but_leave_the_built_segment(
 
 
 def test_merging_drops_deleted_articles(corpus_dir: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch, make_article: Any) -> None:
-    monkeypatch.setattr(indexer.merging, "SEGMENTS_PER_TIER", 2)
+    monkeypatch.setattr(indexer.index.merging, "SEGMENTS_PER_TIER", 2)
     added = []
     for n in range(3):  # one segment per update, then merged
         added.append(make_article(corpus_dir / "testing", slug=f"merge-{n}", id=990_000 + n, title=f"What is mergefish {n}?"))

@@ -23,7 +23,7 @@ from urllib.parse import quote, quote_from_bytes
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from indexer.rendering import ALLOWED_TAGS
+from indexer.corpus.rendering import ALLOWED_TAGS
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
 ROUTES = [

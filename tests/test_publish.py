@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from indexer import SearchService, build_index
-from indexer.publish import MANIFEST, SnapshotError, publish_index, verify_snapshot
-from indexer.vocabulary import VOCABULARY_FILE
+from indexer.index.snapshots import MANIFEST, SnapshotError, publish_index, verify_snapshot
+from indexer.index.vocabulary import VOCABULARY_FILE
 
 
 def test_publish_writes_a_named_snapshot_with_manifest(index_dir: Path, tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_bad_snapshot_is_refused_and_the_old_one_kept(corpus_dir: Path, index_di
             (second.path / MANIFEST).unlink()
         with pytest.raises(SnapshotError, match="publish it again"):
             verify_snapshot(second.path)
-        with caplog.at_level(logging.WARNING, logger="indexer.search"):
+        with caplog.at_level(logging.WARNING, logger="indexer.search.service"):
             assert replica.search("drug tolerance").total == before
             assert replica.search("quokkafish").total == 0
         assert replica.stats()["generation"] == 1

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-import indexer.embedding
+import indexer.semantic.model
 from indexer import load_corpus, plain_text
-from indexer.embedding import TextEncoder, embedding_text, load_encoder
-from indexer.query_encoder import QUERY_ENCODER_FILE, QueryEncoder, fit_query_encoder
+from indexer.semantic.model import TextEncoder, embedding_text, load_encoder
+from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, QueryEncoder, fit_query_encoder
 
 from helpers import SAMPLE_CORPUS
 
@@ -135,5 +135,5 @@ def test_queries_never_run_the_model(fitted: QueryEncoder, monkeypatch: pytest.M
     def refuse(*_: Any) -> Any:
         raise AssertionError("the model ran for a query")
 
-    monkeypatch.setattr(indexer.embedding.TextEncoder, "_forward", refuse)
+    monkeypatch.setattr(indexer.semantic.model.TextEncoder, "_forward", refuse)
     assert abs(float(np.linalg.norm(fitted.encode_query("why do prices rise"))) - 1.0) < 1e-3

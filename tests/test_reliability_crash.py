@@ -59,7 +59,7 @@ def test_update_killed_between_commit_and_pointer_is_seen_after_the_next_update(
         (corpus / "part-000" / "synthetic-0.md").read_text("utf-8").replace("answer: ", "answer: quokkafish ", 1), "utf-8"
     )
     dies_before_bump = (
-        "import os, sys; import indexer.store as store; "
+        "import os, sys; import indexer.index.store as store; "
         "store.IndexStore.bump = lambda *args, **kwargs: os._exit(137); "
         "from indexer.cli import main; sys.argv[0] = 'article-search'; main()"
     )

@@ -142,10 +142,10 @@ def test_security_headers_on_every_route(server: Server, target: str) -> None:
 
 FAILING_SERVE = (
     "import sys\n"
-    "import indexer.search\n"
+    "import indexer.search.service\n"
     "def broken(*args, **kwargs):\n"
     "    raise RuntimeError('secret internal detail 42')\n"
-    "indexer.search.SearchService.search = broken\n"
+    "indexer.search.service.SearchService.search = broken\n"
     "from webapp.cli import main\n"
     "sys.argv[0] = 'article-search'\n"
     "main()\n"

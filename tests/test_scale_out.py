@@ -14,7 +14,7 @@ import pytest
 
 from cluster import Nginx, Replica, get, nginx_binary, start_nginx, start_replica
 from indexer import build_index
-from indexer.publish import publish_index
+from indexer.index.snapshots import publish_index
 
 pytestmark = [
     pytest.mark.slow,

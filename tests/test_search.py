@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from indexer import SearchError, SearchService, build_index
-from indexer.highlight import Highlighter
-from indexer.query import MAX_QUERY_CHARS
+from indexer.search.highlight import Highlighter
+from indexer.search.query import MAX_QUERY_CHARS
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from indexer import IndexStore, SearchService, build_index, update_index
-from indexer.merging import SEGMENTS_PER_TIER
+from indexer.index.merging import SEGMENTS_PER_TIER
 
 #: One-article updates: each adds a small segment, and the next update finds a full tier to merge.
 PROBES = SEGMENTS_PER_TIER

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import indexer.build
-import indexer.embedding
+import indexer.writing.build
+import indexer.semantic.model
 from indexer import BuildError, IndexStore, SearchService, build_index, update_index
-from indexer.dense import VECTORS_FILE, ArticleVectors
-from indexer.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
-from indexer.ranking import DENSE_MIN_SIMILARITY, fuse
+from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
+from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
+from indexer.ranking.bm25f import DENSE_MIN_SIMILARITY, fuse
 
 from helpers import SAMPLE_CORPUS
 
@@ -126,13 +126,13 @@ def test_a_rebuild_embeds_only_what_changed(semantic_index: tuple[Path, Path], m
     edited = corpus / "biology" / "how-does-homeostasis-maintain-stable-internal-conditions.md"
     edited.write_text(edited.read_text("utf-8").replace("answer: >-", "answer: >-\n    Edited for the test.", 1), "utf-8")
     encoded: list[int] = []
-    real = indexer.embedding.TextEncoder.encode
+    real = indexer.semantic.model.TextEncoder.encode
 
     def counting(self: Any, texts: Any) -> Any:
         encoded.append(len(texts))
         return real(self, texts)
 
-    monkeypatch.setattr(indexer.embedding.TextEncoder, "encode", counting)
+    monkeypatch.setattr(indexer.semantic.model.TextEncoder, "encode", counting)
 
     build_index(corpus, index)  # no --semantic: the live index has vectors, so the new one does too
 
@@ -180,7 +180,7 @@ def test_a_failed_refit_keeps_the_update_and_the_old_fit(
     def broken(*_: Any, **__: Any) -> Any:
         raise MemoryError("no room for the fit")
 
-    monkeypatch.setattr(indexer.build, "fit_query_encoder", broken)
+    monkeypatch.setattr(indexer.writing.build, "fit_query_encoder", broken)
     for number in range(6):
         make_article(corpus / "testing", slug=f"glacier-{number}", id=990_020 + number, title=f"Glacier question {number}",
                      answer="Snow compacts into firn and then into glacier ice over decades.")
@@ -221,8 +221,8 @@ def test_without_the_model_search_still_ranks_by_meaning_and_writers_refuse(
     semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture, make_article: Any
 ) -> None:
     corpus, index = semantic_index
-    monkeypatch.setenv(indexer.embedding.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.embedding, "_encoders", {})
+    monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
+    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     generation = IndexStore(index).require_pointer().generation
 
     # Queries are embedded by the index's own query encoder: a web server needs no model.
@@ -245,19 +245,19 @@ def test_an_index_without_a_query_encoder_embeds_queries_with_the_model(
     _, index = semantic_index
     (index / IndexStore(index).require_pointer().dir / QUERY_ENCODER_FILE).unlink()
     embedded: list[str] = []
-    real = indexer.embedding.TextEncoder.encode_query
+    real = indexer.semantic.model.TextEncoder.encode_query
 
     def counting(self: Any, text: str) -> Any:
         embedded.append(text)
         return real(self, text)
 
-    monkeypatch.setattr(indexer.embedding.TextEncoder, "encode_query", counting)
+    monkeypatch.setattr(indexer.semantic.model.TextEncoder, "encode_query", counting)
     with SearchService(index) as service:
         assert service.search("prices rising everywhere").results[0].url == INFLATION
     assert embedded == ["prices rising everywhere"]
 
-    monkeypatch.setenv(indexer.embedding.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.embedding, "_encoders", {})
+    monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
+    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     with caplog.at_level(logging.WARNING), SearchService(index) as service, SearchService(index, semantic=False) as words:
         assert [hit.url for hit in service.search("drug tolerance").results] == [hit.url for hit in words.search("drug tolerance").results]
     assert "ranking by words alone" in caplog.text
@@ -267,8 +267,8 @@ def test_an_update_that_only_deletes_needs_no_model(
     semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     corpus, index = semantic_index
-    monkeypatch.setenv(indexer.embedding.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.embedding, "_encoders", {})
+    monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
+    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     (corpus / "economics" / "what-causes-inflation.md").unlink()
 
     report = update_index(corpus, index)

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import indexer.build
+import indexer.writing.build
 from indexer import IndexStore, SearchService, build_index, update_index
-import indexer.ledger
-from indexer.ledger import JOURNAL_FILE, LEDGER_FILE
-from indexer.vocabulary import VOCABULARY_FILE, Vocabulary
+import indexer.index.ledger
+from indexer.index.ledger import JOURNAL_FILE, LEDGER_FILE
+from indexer.index.vocabulary import VOCABULARY_FILE, Vocabulary
 
 TOLERANCE = Path("medicine") / "what-mechanisms-contribute-to-the-development-of-drug-tolerance.md"
 
@@ -30,13 +30,13 @@ def live_folder(index_dir: Path) -> Path:
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the relative path of every corpus file an update reads."""
     reads: list[str] = []
-    real = indexer.build.read_bytes
+    real = indexer.writing.build.read_bytes
 
     def spy(file: Any) -> bytes:
         reads.append(file.relpath)
         return real(file)
 
-    monkeypatch.setattr(indexer.build, "read_bytes", spy)
+    monkeypatch.setattr(indexer.writing.build, "read_bytes", spy)
     return reads
 
 
@@ -212,7 +212,7 @@ def test_vocabulary_lost_is_rebuilt_by_the_next_update(corpus_dir: Path, aged_in
 
 
 def test_many_small_updates_fold_the_journal_and_miss_nothing(corpus_dir: Path, aged_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(indexer.ledger, "JOURNAL_LIMIT", 2)
+    monkeypatch.setattr(indexer.index.ledger, "JOURNAL_LIMIT", 2)
     folder = live_folder(aged_index)
     articles = sorted(corpus_dir.rglob("*.md"))[:5]
     bases, journals = set(), 0
@@ -232,7 +232,7 @@ def test_many_small_updates_fold_the_journal_and_miss_nothing(corpus_dir: Path, 
 
 
 def test_deletions_survive_the_journal_and_its_folding(corpus_dir: Path, aged_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(indexer.ledger, "JOURNAL_LIMIT", 1)
+    monkeypatch.setattr(indexer.index.ledger, "JOURNAL_LIMIT", 1)
     first, second = corpus_dir / TOLERANCE, sorted(corpus_dir.rglob("*.md"))[0]
     kept = first.read_text("utf-8")
     first.unlink()

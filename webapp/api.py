@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from indexer import SearchError
-from indexer.search import MAX_PAGE, MAX_PER_PAGE
+from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 
 from .params import int_arg, subject_arg, text_arg
 from .search_index import get_service

@@ -20,8 +20,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.security import safe_join
 
 from indexer import Article, SearchResults, render_markdown
-from indexer.query import MAX_QUERY_CHARS
-from indexer.search import MAX_PAGE, MAX_PER_PAGE
+from indexer.search.query import MAX_QUERY_CHARS
+from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 
 from .api import error_response as api_error_response, is_api_path
 from .params import clamped_int_arg, subject_arg, text_arg

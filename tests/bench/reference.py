@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from indexer import load_corpus, plain_text
-from indexer.schema import FIELD_BOOSTS
+from indexer.index.schema import FIELD_BOOSTS
 
 _WORD = re.compile(r"[^\W_]+")
 WEIGHTS = (FIELD_BOOSTS.get("title", 1.0), FIELD_BOOSTS.get("answer", 1.0), FIELD_BOOSTS.get("keyword_text", 1.0))

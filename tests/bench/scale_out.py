@@ -22,7 +22,7 @@ import load  # noqa: E402
 from cluster import start_nginx, start_replica  # noqa: E402
 
 from indexer import build_index  # noqa: E402
-from indexer.publish import publish_index  # noqa: E402
+from indexer.index.snapshots import publish_index  # noqa: E402
 
 
 def main() -> None:

@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from indexer import IndexStore, SearchService, load_corpus, plain_text  # noqa: E402
-from indexer.dense import ArticleVectors  # noqa: E402
-from indexer.embedding import embedding_text, load_encoder  # noqa: E402
-from indexer.query_encoder import QUERY_ENCODER_FILE, fit_query_encoder  # noqa: E402
+from indexer.semantic.vectors import ArticleVectors  # noqa: E402
+from indexer.semantic.model import embedding_text, load_encoder  # noqa: E402
+from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, fit_query_encoder  # noqa: E402
 from fts5 import Fts5Reference  # noqa: E402
 from metrics import has_relevant, ndcg_at, recall_at  # noqa: E402
 from run import CACHE, DEFAULT_SPLITS, DEPTH, load_split  # noqa: E402

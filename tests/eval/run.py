@@ -35,7 +35,7 @@ import whoosh  # noqa: E402
 
 import indexer  # noqa: E402
 from indexer import IndexStore, SearchService, build_index, load_corpus, plain_text  # noqa: E402
-from indexer.embedding import SemanticUnavailable, load_encoder  # noqa: E402
+from indexer.semantic.model import SemanticUnavailable, load_encoder  # noqa: E402
 
 from fts5 import Fts5Reference  # noqa: E402
 from metrics import has_relevant, mean, mrr_at, ndcg_at, recall_at  # noqa: E402
@@ -45,9 +45,9 @@ DEFAULT_SPLITS = {"nfcorpus": "dev", "scifact": "train"}
 #: The issue's bar: our nDCG@10 over the reference's, per collection.
 BAR = {"nfcorpus": 1.08, "scifact": 1.03}
 #: Files whose code decides what goes into the index: a change to any means a new index.
-INDEX_TIME_SOURCES = ("analysis.py", "schema.py", "build.py", "articles.py", "rendering.py", "corpus.py")
+INDEX_TIME_SOURCES = ("corpus", "index", "writing")
 #: ... and, with semantic ranking, what decides the article vectors.
-VECTOR_TIME_SOURCES = ("embedding.py", "dense.py", "query_encoder.py")
+VECTOR_TIME_SOURCES = ("semantic",)
 DEPTH = 100
 
 NO_DATA = """\
@@ -115,11 +115,12 @@ def cached_articles(evaldata: Path, collection: str, log: bool) -> Path:
 
 
 def index_fingerprint(semantic: bool) -> str:
-    """A hash of everything that decides the index's contents (not its ranking)."""
+    """A hash of the stages' code that decides the index's contents (not its ranking)."""
     digest = hashlib.sha256(whoosh.versionstring().encode())
     package = Path(indexer.__file__).parent
-    for name in INDEX_TIME_SOURCES + (VECTOR_TIME_SOURCES if semantic else ()):
-        digest.update((package / name).read_bytes())
+    for stage in INDEX_TIME_SOURCES + (VECTOR_TIME_SOURCES if semantic else ()):
+        for source in sorted((package / stage).glob("*.py")):
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:12] + ("-semantic" if semantic else "")
 
 

@@ -1,6 +1,6 @@
 """Compare ranking settings quickly, in one process, on the judged collections.
 
-Each setting is a JSON object of ``indexer.ranking`` module constants; every
+Each setting is a JSON object of ``indexer.ranking.bm25f`` module constants; every
 setting is scored with the same ``SearchService.ranked_ids`` and metrics as
 ``run.py`` (whose cached articles, indexes and FTS5 reference it reuses), and
 printed as ratios to FTS5. Tune on train splits; confirm on dev once.

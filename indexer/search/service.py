@@ -22,19 +22,19 @@ from typing import Any, Callable
 from whoosh import index as whoosh_index, query as wq
 from whoosh.searching import Searcher
 
-from .articles import Article
-from .dense import VECTORS_FILE, ArticleVectors, DenseMatrix, DenseQuery
-from .embedding import SemanticUnavailable, load_encoder
-from .query_encoder import QueryEncoder
-from .held import HeldSearcher, open_held
-from .highlight import Highlighter
-from .query import ParsedQuery, QueryParser, positive_terms
-from .ranking import Ranked, rank
-from .rendering import plain_text
-from .schema import KEYWORD_BOOST, unpack_article
-from .store import IndexStore, IndexStoreError, Pointer
-from .spelling import Speller
-from .vocabulary import Vocabulary
+from indexer.corpus.articles import Article
+from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors, DenseMatrix, DenseQuery
+from indexer.semantic.model import SemanticUnavailable, load_encoder
+from indexer.semantic.query_encoder import QueryEncoder
+from indexer.search.held import HeldSearcher, open_held
+from indexer.search.highlight import Highlighter
+from indexer.search.query import ParsedQuery, QueryParser, positive_terms
+from indexer.ranking.bm25f import Ranked, rank
+from indexer.corpus.rendering import plain_text
+from indexer.index.schema import KEYWORD_BOOST, unpack_article
+from indexer.index.store import IndexStore, IndexStoreError, Pointer
+from indexer.search.spelling import Speller
+from indexer.index.vocabulary import Vocabulary
 
 __all__ = ["SearchService", "SearchResults", "Hit", "SearchError", "MAX_PER_PAGE", "MAX_PAGE"]
 

@@ -35,7 +35,7 @@ _FORMAT = 3
 #: the same timestamp tick, leaving its stat unchanged, so its stat is not trusted
 #: and it is hashed next time (Git's "racy clean" rule).
 RACY_SECONDS = 2.0
-#: The content hash's size in bytes (:func:`indexer.corpus.content_hash` gives it as hex).
+#: The content hash's size in bytes (:func:`indexer.corpus.files.content_hash` gives it as hex).
 _HASH_BYTES = 16
 
 #: One file as last indexed: (size, mtime_ns, ctime_ns, content hash as hex); -1 for a

@@ -1,6 +1,6 @@
 """Publish the live index as immutable, verified snapshots for replicas to serve.
 
-A snapshot folder looks like an index folder (see :mod:`indexer.store`), so
+A snapshot folder looks like an index folder (see :mod:`indexer.index.store`), so
 ``SearchService`` serves it unchanged::
 
     CURRENT                        pointer to the newest complete snapshot (replaced atomically)
@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import IndexStore, IndexStoreError, Pointer
+from indexer.index.store import IndexStore, IndexStoreError, Pointer
 
 __all__ = ["Snapshot", "SnapshotError", "publish_index", "verify_snapshot", "MANIFEST"]
 

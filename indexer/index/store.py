@@ -33,7 +33,7 @@ from typing import Iterator
 
 from whoosh import index as whoosh_index
 
-from .schema import SCHEMA_VERSION
+from indexer.index.schema import SCHEMA_VERSION
 
 __all__ = ["IndexStore", "Pointer", "IndexMissing", "IndexLocked", "IndexStoreError"]
 
@@ -109,7 +109,7 @@ class IndexStore:
         path = self.root / pointer.dir
         published = re.fullmatch(r"gen-\d+-[0-9a-f]{12}", pointer.dir) is not None
         if (published or (path / "manifest.json").exists()) and path not in _verified:
-            from .publish import verify_snapshot
+            from indexer.index.snapshots import verify_snapshot
 
             verify_snapshot(path)
             _verified.add(path)

@@ -170,7 +170,7 @@ class TextEncoder:
         the three positions, not normalised. One row per id, float32.
 
         This is the model's reading of a piece out of context, the starting point
-        of :mod:`indexer.query_encoder`.
+        of :mod:`indexer.semantic.query_encoder`.
         """
         np = self._np
         cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")

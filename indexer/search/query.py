@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from whoosh import qparser, query as wq
 from whoosh.fields import Schema
 
-from .schema import FIELD_BOOSTS, SEARCH_FIELDS
+from indexer.index.schema import FIELD_BOOSTS, SEARCH_FIELDS
 
 __all__ = ["ParsedQuery", "QueryParser", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "positive_terms"]
 

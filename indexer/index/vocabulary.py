@@ -23,7 +23,7 @@ from typing import Iterable, Iterator
 from whoosh.automata.fsa import find_all_matches
 from whoosh.automata.lev import levenshtein_automaton
 
-from .analysis import FoldingTokenizer
+from indexer.index.analysis import FoldingTokenizer
 
 __all__ = ["VOCABULARY_FILE", "Vocabulary"]
 

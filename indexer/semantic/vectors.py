@@ -129,7 +129,7 @@ class DenseMatrix:
 
 @dataclass
 class DenseQuery:
-    """One query against one searcher's matrix: what :func:`indexer.ranking.fuse` asks.
+    """One query against one searcher's matrix: what :func:`indexer.ranking.bm25f.fuse` asks.
 
     The query is embedded only when first needed, so a query that ranks by
     words alone (a phrase, an exclusion) never pays for it.

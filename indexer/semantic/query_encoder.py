@@ -9,7 +9,7 @@ stored vector per word piece, which costs about 0.05 ms.
 Those piece vectors are fitted, at build time, to the index's own articles:
 ridge regression makes each article's text, read as the same sum, give back
 the vector the model made for it. A piece starts from the model's reading of
-it alone (:meth:`indexer.embedding.TextEncoder.lone_piece_vectors`), weighted
+it alone (:meth:`indexer.semantic.model.TextEncoder.lone_piece_vectors`), weighted
 by its idf in the corpus, and the fit moves it only as far as the articles
 ask. No relevance judgments are involved, so a build can make the fit.
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 if TYPE_CHECKING:
     import numpy as np
 
-    from .embedding import TextEncoder
+    from indexer.semantic.model import TextEncoder
 
 __all__ = ["QUERY_ENCODER_FILE", "PIECES_CACHE_FILE", "REFIT_SHARE", "QueryEncoder", "fit_query_encoder", "require_fitting", "due_for_refit"]
 
@@ -166,7 +166,7 @@ def _save_state(folder: Path, state: dict[str, int]) -> None:
 
 def require_fitting() -> None:
     """Raise :class:`SemanticUnavailable` now if a build could not fit the encoder later."""
-    from .embedding import INSTALL_HINT, SemanticUnavailable
+    from indexer.semantic.model import INSTALL_HINT, SemanticUnavailable
 
     try:
         import scipy.linalg  # noqa: F401

@@ -3,7 +3,7 @@
 ``build_index`` writes a whole new generation and swaps it in only when it
 has committed; ``update_index`` re-indexes just the files whose content hash
 changed, reading only those whose stat differs from the ledger
-(:mod:`indexer.ledger`). Both hold the index folder's write lock, so writers
+(:mod:`indexer.index.ledger`). Both hold the index folder's write lock, so writers
 take turns.
 """
 
@@ -22,17 +22,17 @@ from typing import Any, Callable
 from whoosh import index as whoosh_index
 from whoosh.writing import IndexWriter
 
-from .articles import Article, ArticleError
-from .corpus import CorpusFile, content_hash, duplicate_of, parse_bytes, read_all, read_bytes, scan_files
-from .ledger import FileLedger, Seen
-from .merging import merge_by_tier
-from .dense import VECTORS_FILE, ArticleVectors
-from .embedding import SemanticUnavailable, embedding_text, load_encoder
-from .query_encoder import PIECES_CACHE_FILE, due_for_refit, fit_query_encoder, require_fitting
-from .vocabulary import Vocabulary
-from .rendering import plain_text
-from .schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
-from .store import IndexStore, IndexStoreError, Pointer, is_disk_full
+from indexer.corpus.articles import Article, ArticleError
+from indexer.corpus.files import CorpusFile, content_hash, duplicate_of, parse_bytes, read_all, read_bytes, scan_files
+from indexer.index.ledger import FileLedger, Seen
+from indexer.index.merging import merge_by_tier
+from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
+from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
+from indexer.semantic.query_encoder import PIECES_CACHE_FILE, due_for_refit, fit_query_encoder, require_fitting
+from indexer.index.vocabulary import Vocabulary
+from indexer.corpus.rendering import plain_text
+from indexer.index.schema import SCHEMA_VERSION, make_schema, pack_article, unpack_article
+from indexer.index.store import IndexStore, IndexStoreError, Pointer, is_disk_full
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
-from .articles import MAX_FILE_BYTES, Article, ArticleError, parse_article
-from .ledger import Unchanged
+from indexer.corpus.articles import MAX_FILE_BYTES, Article, ArticleError, parse_article
+from indexer.index.ledger import Unchanged
 
 __all__ = ["CorpusError", "CorpusFile", "Listing", "Scan", "scan_files", "walk_order", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes", "duplicate_of"]
 

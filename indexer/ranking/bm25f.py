@@ -3,7 +3,7 @@
 Scores are BM25F (Robertson & Zaragoza, "The Probabilistic Relevance
 Framework: BM25 and Beyond", 2009): for each query word, its frequencies in
 the searched fields are length-normalised per field, weighted by
-:data:`~indexer.schema.FIELD_BOOSTS` and summed *before* one saturation and
+:data:`~indexer.index.schema.FIELD_BOOSTS` and summed *before* one saturation and
 one document-level idf. Whoosh's own ``BM25F`` instead adds up a separate
 BM25 per field, each with that field's idf, so a word that is rare in titles
 but common in answers scores as if it were rare; measured on the judged
@@ -30,8 +30,8 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 
-from .query import positive_terms
-from .schema import FIELD_BOOSTS, KEYWORD_BOOST, unpack_article
+from indexer.search.query import positive_terms
+from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST, unpack_article
 
 __all__ = ["Ranked", "rank", "fuse", "K1", "FIELD_B", "DENSE_WEIGHT", "FUSION_DEPTH"]
 
@@ -91,7 +91,7 @@ class Clock:
 
 
 class Semantic(Protocol):
-    """A query's similarity to the indexed articles (see :class:`indexer.dense.DenseQuery`)."""
+    """A query's similarity to the indexed articles (see :class:`indexer.semantic.vectors.DenseQuery`)."""
 
     def nearest(self, count: int) -> dict[int, float]: ...
 

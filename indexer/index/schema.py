@@ -2,7 +2,7 @@
 
 Text repeated across fields is indexed once: ``question`` and
 ``article_title`` are only indexed where they say something the title does
-not (see :func:`indexer.build.document_for`).
+not (see :func:`indexer.writing.build.document_for`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import keyword_analyzer, text_analyzer
+from indexer.index.analysis import keyword_analyzer, text_analyzer
 
 __all__ = ["SCHEMA_VERSION", "make_schema", "SEARCH_FIELDS", "FIELD_BOOSTS", "KEYWORD_BOOST", "pack_article", "unpack_article"]
 
 #: Bumped whenever the schema or analysis changes, so an old index is rebuilt.
 #: 2: the stored article JSON is the only stored field; spelling words moved to
-#: indexer.vocabulary.
+#: indexer.index.vocabulary.
 SCHEMA_VERSION = 2
 
 #: Fields a free-text query's words search, with their weights (BM25F field

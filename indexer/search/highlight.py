@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import analysis
-from .analysis import text_analyzer
+from indexer.index import analysis
+from indexer.index.analysis import text_analyzer
 
 __all__ = ["Highlighter", "Snippet"]
 

@@ -1,6 +1,6 @@
 """Words the index does not know: "did you mean", "no article contains", completions.
 
-Suggestions come from the corpus's unstemmed words (:mod:`indexer.vocabulary`),
+Suggestions come from the corpus's unstemmed words (:mod:`indexer.index.vocabulary`),
 so a correction is always a real word of the corpus.
 """
 
@@ -11,9 +11,9 @@ from itertools import islice
 
 from whoosh.searching import Searcher
 
-from .analysis import text_analyzer
-from .query import clean
-from .vocabulary import Vocabulary
+from indexer.index.analysis import text_analyzer
+from indexer.search.query import clean
+from indexer.index.vocabulary import Vocabulary
 
 __all__ = ["Speller"]
 
