@@ -42,9 +42,9 @@ _EXPORTS = {
     "parse_article": "corpus.articles",
     "BuildError": "writing.build",
     "BuildReport": "writing.build",
-    "UpdateReport": "writing.build",
+    "UpdateReport": "writing.update",
     "build_index": "writing.build",
-    "update_index": "writing.build",
+    "update_index": "writing.update",
     "CorpusError": "corpus.files",
     "load_corpus": "corpus.files",
     "plain_text": "corpus.rendering",
@@ -63,7 +63,8 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from indexer.corpus.articles import Article, ArticleError, RelatedLink, parse_article
-    from indexer.writing.build import BuildError, BuildReport, UpdateReport, build_index, update_index
+    from indexer.writing.build import BuildError, BuildReport, build_index
+    from indexer.writing.update import UpdateReport, update_index
     from indexer.corpus.files import CorpusError, load_corpus
     from indexer.corpus.rendering import plain_text, render_markdown
     from indexer.search.service import Hit, SearchError, SearchResults, SearchService

@@ -18,7 +18,8 @@ import click
 
 from indexer import __version__
 from indexer.corpus.articles import ArticleError
-from indexer.writing.build import BuildReport, UpdateReport, build_index, update_index
+from indexer.writing.build import BuildReport, build_index
+from indexer.writing.update import UpdateReport, update_index
 from indexer.corpus.files import CorpusError, load_corpus
 from indexer.index.store import IndexStoreError
 

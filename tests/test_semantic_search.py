@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import indexer.writing.build
+import indexer.semantic.fitting
 import indexer.semantic.model
 from indexer import BuildError, IndexStore, SearchService, build_index, update_index
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
@@ -180,7 +180,7 @@ def test_a_failed_refit_keeps_the_update_and_the_old_fit(
     def broken(*_: Any, **__: Any) -> Any:
         raise MemoryError("no room for the fit")
 
-    monkeypatch.setattr(indexer.writing.build, "fit_query_encoder", broken)
+    monkeypatch.setattr(indexer.semantic.fitting, "fit_query_encoder", broken)
     for number in range(6):
         make_article(corpus / "testing", slug=f"glacier-{number}", id=990_020 + number, title=f"Glacier question {number}",
                      answer="Snow compacts into firn and then into glacier ice over decades.")

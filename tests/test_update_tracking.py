@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import indexer.writing.build
+import indexer.writing.update
 from indexer import IndexStore, SearchService, build_index, update_index
 import indexer.index.ledger
 from indexer.index.ledger import JOURNAL_FILE, LEDGER_FILE
@@ -30,13 +30,13 @@ def live_folder(index_dir: Path) -> Path:
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the relative path of every corpus file an update reads."""
     reads: list[str] = []
-    real = indexer.writing.build.read_bytes
+    real = indexer.writing.update.read_bytes
 
     def spy(file: Any) -> bytes:
         reads.append(file.relpath)
         return real(file)
 
-    monkeypatch.setattr(indexer.writing.build, "read_bytes", spy)
+    monkeypatch.setattr(indexer.writing.update, "read_bytes", spy)
     return reads
 
 

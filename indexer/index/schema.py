@@ -2,7 +2,7 @@
 
 Text repeated across fields is indexed once: ``question`` and
 ``article_title`` are only indexed where they say something the title does
-not (see :func:`indexer.writing.build.document_for`).
+not (see :func:`indexer.index.documents.document_for`).
 """
 
 from __future__ import annotations

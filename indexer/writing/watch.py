@@ -9,7 +9,7 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from indexer.writing.build import UpdateReport, update_index
+from indexer.writing.update import UpdateReport, update_index
 
 __all__ = ["watch_corpus"]
 

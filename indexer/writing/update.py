@@ -1,0 +1,256 @@
+"""Incremental updates: re-index only the files added, changed or removed.
+
+Only files whose stat differs from the ledger (:mod:`indexer.index.ledger`)
+are read, only those whose content hash changed are parsed, and the changes
+go into the live generation through one Whoosh commit, merged by size tier.
+Holds the index folder's write lock, so writers take turns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh.writing import IndexWriter
+
+from indexer.corpus.articles import Article, ArticleError
+from indexer.corpus.files import CorpusFile, content_hash, duplicate_of, parse_bytes, read_bytes, scan_files
+from indexer.index.documents import document_for, spelled_texts
+from indexer.index.ledger import FileLedger
+from indexer.index.merging import merge_by_tier
+from indexer.index.schema import SCHEMA_VERSION, unpack_article
+from indexer.index.store import IndexStore, Pointer, is_disk_full
+from indexer.index.vocabulary import Vocabulary
+from indexer.semantic.fitting import refit_query_encoder
+from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
+from indexer.semantic.query_encoder import due_for_refit
+from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
+from indexer.writing.build import BuildError, BuildReport, Progress, build_index
+from indexer.writing.writer import WRITER_OPTIONS, abandon, commit, ledger_from_columns, save_ledger, seen
+
+__all__ = ["UpdateReport", "update_index", "PENDING_UPDATE"]
+
+#: Present in the index folder from an update's start until its pointer bump.
+PENDING_UPDATE = ".update-pending"
+
+
+
+@dataclass
+class UpdateReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[ArticleError] = field(default_factory=list)
+    seconds: float = 0.0
+    pointer: Pointer | None = None
+    rebuilt: BuildReport | None = None
+
+    @property
+    def touched(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.removed)
+
+
+def update_index(
+    corpus: Path,
+    index: Path,
+    *,
+    strict: bool = False,
+    lock_timeout: float = 30.0,
+    progress: Progress | None = None,
+) -> UpdateReport:
+    """Re-index only the files added, changed or removed since the index was written.
+
+    With no index yet (or one of an older schema), this does a full build.
+    """
+    store = IndexStore(index)
+    pointer = store.pointer()
+    if pointer is None or pointer.schema_version != SCHEMA_VERSION:
+        report = UpdateReport()
+        report.rebuilt = build_index(corpus, index, strict=strict, progress=progress, lock_timeout=lock_timeout)
+        report.errors, report.pointer, report.seconds = report.rebuilt.errors, report.rebuilt.pointer, report.rebuilt.seconds
+        return report
+    started = time.perf_counter()
+    with store.write_lock(lock_timeout):
+        pointer = store.require_pointer()  # a build may have swapped it while we waited
+        ix = store.open(pointer)
+        # Readers reopen only when CURRENT's counter moves: an update killed after Whoosh
+        # committed but before the bump would leave them on the old copy for good, so an
+        # update marks its commit as pending and the next update bumps for it.
+        pending = store.root / PENDING_UPDATE
+        try:
+            interrupted = pending.exists()
+            pending.touch()
+            report = _apply_changes(ix, corpus, strict)
+            if report.touched or interrupted:
+                report.pointer = store.bump(pointer, ix.doc_count())
+            else:
+                report.pointer = pointer
+            pending.unlink()
+        except OSError as error:
+            if is_disk_full(error):
+                raise BuildError(f"the disk holding {index} is full; free space and update again (the live index is unchanged)") from None
+            raise
+        finally:
+            ix.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> UpdateReport:
+    report = UpdateReport()
+    ledger = FileLedger.load(Path(ix.storage.folder), ix.latest_generation())
+    trusted = ledger is not None
+    if ledger is None:
+        ledger = ledger_from_columns(ix)
+    # Files whose stat matches the ledger are skipped inside the scan: the rest may have changed.
+    files, paths, report.errors = scan_files(corpus, ledger.unchanged_check() if trusted else None)
+    skipped = len(paths) - len(files)
+    if skipped + sum(file.relpath in ledger for file in files) == len(ledger):
+        gone: list[str] = []  # every recorded file was seen again
+    else:
+        on_disk = set(paths)
+        gone = [path for path in ledger if path not in on_disk]
+    changed: list[tuple[CorpusFile, Article, str]] = []
+    restated = False
+    for file in files:
+        known = ledger.get(file.relpath)
+        if known and known[:3] == file.signature:
+            continue  # same size and times as when indexed (an untrusted ledger's files all get here)
+        try:
+            data = read_bytes(file)
+            digest = content_hash(data)
+            if known and known[3] == digest:
+                ledger.set(file.relpath, seen(file, digest))  # touched, not changed
+                restated = True
+                continue
+            changed.append((file, parse_bytes(file, data), digest))
+        except ArticleError as error:
+            report.errors.append(error)  # the last good version stays indexed
+    ids, urls = _owners(ix, [article for _, article, _ in changed], set(gone))
+    pending: list[tuple[CorpusFile, Article, str]] = []
+    for file, article, digest in changed:
+        clash = duplicate_of(article, ids, urls)
+        if clash:
+            report.errors.append(clash)
+            continue
+        ids[article.id] = urls[article.url] = article.source
+        pending.append((file, article, digest))
+    if strict and report.errors:
+        raise BuildError(f"{len(report.errors)} bad article(s) and --strict is set; nothing was updated")
+    report.errors.sort(key=lambda item: item.source)
+    folder = Path(ix.storage.folder)
+    vocabulary = Vocabulary.load(folder)
+    healed = vocabulary is None or vocabulary.commit != ix.latest_generation()
+    if healed:
+        vocabulary = _vocabulary_from_index(ix)  # only after a crash or by an older version
+    assert vocabulary is not None
+    if not pending and not gone:
+        if healed:
+            with contextlib.suppress(OSError):
+                vocabulary.save(folder, ix.latest_generation())
+        if restated or not trusted:
+            save_ledger(ix, ledger)
+        return report
+    replaced = [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)]
+    docs = [document_for(article, digest) for _, article, digest in pending]
+    vectors = _vectors_for_update(folder, pending, docs, [seen[3] for seen in map(ledger.get, replaced) if seen])
+    _forget_replaced(ix, vocabulary, replaced)
+    writer: IndexWriter = ix.writer(**WRITER_OPTIONS)
+    try:
+        for path in gone:
+            writer.delete_by_term("path", path)
+            report.removed.append(path)
+            ledger.drop(path)
+        for (file, article, digest), doc in zip(pending, docs):
+            writer.update_document(**doc)
+            vocabulary.add((doc["title"], doc["answer"]))
+            (report.changed if file.relpath in ledger else report.added).append(article.source)
+            ledger.set(file.relpath, seen(file, digest))
+    except BaseException:
+        abandon(writer)
+        raise
+    # Segments are merged by size tier: a small update commits in milliseconds.
+    commit(writer, mergetype=merge_by_tier)
+    # The commit is made: a failure to record it only makes the next update slower.
+    with contextlib.suppress(OSError):
+        vocabulary.save(folder, ix.latest_generation())
+        if vectors is not None:
+            # A refit goes first: searchers lay out again when the vectors file changes, and so take both.
+            if pending and due_for_refit(folder, len(pending)):
+                refit_query_encoder(ix, folder, vectors)
+            vectors.save(folder)  # (if this fails, the new articles rank by words alone until the next build)
+    save_ledger(ix, ledger)
+    return report
+
+
+def _vectors_for_update(
+    folder: Path, pending: list[tuple[CorpusFile, Article, str]], docs: list[dict[str, Any]], replaced: list[str]
+) -> ArticleVectors | None:
+    """The index's article vectors with the replaced ones dropped and the new ones added; None if it keeps none.
+
+    Embedding happens before anything is written, so a missing model fails the
+    update with the index untouched. (An update that only deletes needs no model.)
+    """
+    if not (folder / VECTORS_FILE).exists():
+        return None
+    vectors = ArticleVectors.load(folder)
+    if vectors is None:
+        raise BuildError("the index's article vectors are unreadable; rebuild it with `index build --semantic`")
+    vectors.discard(replaced)
+    if pending:
+        try:
+            encoder = load_encoder()
+        except SemanticUnavailable as error:
+            raise BuildError(f"this index ranks by meaning too: {error}") from None
+        if vectors.model != encoder.name:
+            raise BuildError(f"the index's article vectors come from {vectors.model}, not {encoder.name}; rebuild it with `index build --semantic`")
+        texts = [embedding_text(article.title, article.question, doc["answer"]) for (_, article, _), doc in zip(pending, docs)]
+        vectors.add([digest for _, _, digest in pending], encoder.encode(texts))
+    return vectors
+
+
+def _forget_replaced(ix: whoosh_index.Index, vocabulary: Vocabulary, paths: list[str]) -> None:
+    """Take the words of the indexed versions of ``paths`` out of the vocabulary."""
+    with ix.searcher() as searcher:
+        for path in paths:
+            fields = searcher.document(path=path)
+            if fields:
+                vocabulary.remove(spelled_texts(unpack_article(fields)))
+
+
+def _vocabulary_from_index(ix: whoosh_index.Index) -> Vocabulary:
+    """Count the words of every stored article (when the saved table is missing or stale)."""
+    vocabulary = Vocabulary()
+    with ix.searcher() as searcher:
+        for fields in searcher.all_stored_fields():
+            vocabulary.add(spelled_texts(unpack_article(fields)))
+    return vocabulary
+
+
+def _owners(ix: whoosh_index.Index, articles: list[Article], gone: set[str]) -> tuple[dict[int, str], dict[str, str]]:
+    """Which remaining files already hold the ids and urls of ``articles`` (value -> path).
+
+    Looked up in the index for just these values, so an update reads nothing
+    of the unchanged articles. A deleted or renamed file frees its id and url.
+    """
+    ids: dict[int, str] = {}
+    urls: dict[str, str] = {}
+    if not articles:
+        return ids, urls
+    with ix.searcher() as searcher:
+        paths = searcher.reader().column_reader("path")
+
+        def holder(**term: Any) -> str | None:
+            docnum = searcher.document_number(**term)
+            return paths[docnum] if docnum is not None and paths[docnum] not in gone else None
+
+        for article in articles:
+            if id_holder := holder(article_id=article.id):
+                ids[article.id] = id_holder
+            if url_holder := holder(url=article.url):
+                urls[article.url] = url_holder
+    return ids, urls
