@@ -49,9 +49,9 @@ _EXPORTS = {
     "load_corpus": "corpus.files",
     "plain_text": "corpus.rendering",
     "render_markdown": "corpus.rendering",
-    "Hit": "search.service",
+    "Hit": "search.results",
     "SearchError": "search.service",
-    "SearchResults": "search.service",
+    "SearchResults": "search.results",
     "SearchService": "search.service",
     "IndexLocked": "index.store",
     "IndexMissing": "index.store",
@@ -67,7 +67,8 @@ if TYPE_CHECKING:
     from indexer.writing.update import UpdateReport, update_index
     from indexer.corpus.files import CorpusError, load_corpus
     from indexer.corpus.rendering import plain_text, render_markdown
-    from indexer.search.service import Hit, SearchError, SearchResults, SearchService
+    from indexer.search.results import Hit, SearchResults
+    from indexer.search.service import SearchError, SearchService
     from indexer.index.store import IndexLocked, IndexMissing, IndexStore, IndexStoreError
 
 

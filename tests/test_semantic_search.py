@@ -20,7 +20,7 @@ import indexer.semantic.model
 from indexer import BuildError, IndexStore, SearchService, build_index, update_index
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
 from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
-from indexer.ranking.bm25f import DENSE_MIN_SIMILARITY, fuse
+from indexer.ranking.fusion import SEMANTIC_MIN_SIMILARITY, fuse
 
 from helpers import SAMPLE_CORPUS
 
@@ -66,7 +66,7 @@ class FakeMeaning:
 
 def test_fusion_mixes_scaled_scores_and_keeps_every_lexical_match() -> None:
     words = {1: 10.0, 2: 6.0, 3: 2.0, 4: 1.0}
-    meaning = FakeMeaning({1: 0.1, 2: 0.9, 3: 0.5, 5: 0.8, 6: DENSE_MIN_SIMILARITY / 2})
+    meaning = FakeMeaning({1: 0.1, 2: 0.9, 3: 0.5, 5: 0.8, 6: SEMANTIC_MIN_SIMILARITY / 2})
 
     fused = fuse(words, meaning, depth=3, weight=0.5)
 

@@ -11,10 +11,9 @@ import operator
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from indexer.corpus.articles import MAX_FILE_BYTES, Article, ArticleError, parse_article
-from indexer.index.ledger import Unchanged
 
 __all__ = ["CorpusError", "CorpusFile", "Listing", "Scan", "scan_files", "walk_order", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes", "duplicate_of"]
 
@@ -66,6 +65,11 @@ class Listing(NamedTuple):
     files: list[CorpusFile]
     paths: list[str]  # every *.md path found, including those ``unchanged`` skipped
     errors: list[ArticleError]
+
+
+#: The hot check of a scan: is the file at this path still as recorded?
+#: (path, size, mtime_ns, ctime_ns) -> bool (the ledger, :mod:`indexer.index.ledger`, makes one)
+Unchanged = Callable[[str, int, int, int], bool]
 
 
 def scan_files(root: Path, unchanged: Unchanged | None = None) -> Listing:

@@ -21,7 +21,9 @@ import os
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
+
+from indexer.corpus.files import Unchanged
 
 __all__ = ["LEDGER_FILE", "JOURNAL_FILE", "Seen", "Unchanged", "FileLedger"]
 
@@ -41,9 +43,6 @@ _HASH_BYTES = 16
 #: One file as last indexed: (size, mtime_ns, ctime_ns, content hash as hex); -1 for a
 #: stat not known or not to be trusted.
 Seen = tuple[int, int, int, str]
-#: The hot check of a scan: is the file at this path still as recorded?
-#: (path, size, mtime_ns, ctime_ns) -> bool
-Unchanged = Callable[[str, int, int, int], bool]
 
 
 class FileLedger:

@@ -24,17 +24,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.index.store import IndexStore, IndexStoreError, Pointer
+from indexer.index.errors import SnapshotError
+from indexer.index.manifest import MANIFEST, sha256_of, snapshot_name, verify_snapshot
+from indexer.index.store import IndexStore, Pointer
 
 __all__ = ["Snapshot", "SnapshotError", "publish_index", "verify_snapshot", "MANIFEST"]
 
-MANIFEST = "manifest.json"
 #: Old snapshots stay this long after being replaced, for replicas still switching.
 GRACE_SECONDS = 600.0
-
-
-class SnapshotError(IndexStoreError):
-    """A snapshot is incomplete or does not match its manifest."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +41,6 @@ class Snapshot:
     documents: int
     content_hash: str
     created: bool  # False when this generation was already published
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _corpus_hash(index_dir: Path, pointer: Pointer) -> str:
@@ -86,13 +75,13 @@ def publish_index(index_dir: Path, to: Path, *, grace_seconds: float = GRACE_SEC
                 # Not the write lock, nor dot files such as the update ledger: replicas only read.
                 if item.is_file() and not item.name.endswith("WRITELOCK") and not item.name.startswith("."):
                     shutil.copy2(item, staging / item.name)
-                    files[item.name] = {"size": item.stat().st_size, "sha256": _sha256(staging / item.name)}
+                    files[item.name] = {"size": item.stat().st_size, "sha256": sha256_of(staging / item.name)}
             content_hash = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
             corpus_hash = _corpus_hash(index_dir, pointer)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    name = f"gen-{pointer.generation:06d}-{content_hash[:12]}"
+    name = snapshot_name(pointer.generation, content_hash)
     final = to / name
     current = IndexStore(to).pointer()
     if final.exists() and current is not None and current.dir == name:
@@ -129,21 +118,3 @@ def _prune(to: Path, keep: str, grace_seconds: float) -> None:
     for staging in to.glob(".incoming-*"):
         if now - staging.stat().st_mtime > grace_seconds:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def verify_snapshot(folder: Path) -> dict[str, object]:
-    """Check a snapshot against its manifest; return the manifest or raise SnapshotError."""
-    manifest_path = folder / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise SnapshotError(f"snapshot {folder} is incomplete (no {MANIFEST}); publish it again") from None
-    except ValueError:
-        raise SnapshotError(f"snapshot {folder} has an unreadable {MANIFEST}; publish it again") from None
-    for name, expected in manifest.get("files", {}).items():
-        path = folder / name
-        if not path.is_file() or path.stat().st_size != expected["size"]:
-            raise SnapshotError(f"snapshot {folder} is incomplete ({name} missing or of the wrong size); publish it again")
-        if _sha256(path) != expected["sha256"]:
-            raise SnapshotError(f"snapshot {folder} fails its hash check ({name}); publish it again")
-    return manifest

@@ -23,7 +23,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -33,25 +32,13 @@ from typing import Iterator
 
 from whoosh import index as whoosh_index
 
+from indexer.index.errors import IndexLocked, IndexMissing, IndexStoreError
+from indexer.index.manifest import MANIFEST, is_snapshot, verify_snapshot
 from indexer.index.schema import SCHEMA_VERSION
 
 __all__ = ["IndexStore", "Pointer", "IndexMissing", "IndexLocked", "IndexStoreError"]
 
 KEEP_GENERATIONS = 2
-#: Snapshot folders already checked against their manifests in this process.
-_verified: set[Path] = set()
-
-
-class IndexStoreError(RuntimeError):
-    """The index folder cannot be used as asked; the message says what to do."""
-
-
-class IndexMissing(IndexStoreError):
-    """No built index at the folder."""
-
-
-class IndexLocked(IndexStoreError):
-    """Another build or update kept the write lock past the wait."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +65,7 @@ class IndexStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._verified: set[Path] = set()  # snapshot folders already checked against their manifests
 
     @property
     def pointer_path(self) -> Path:
@@ -107,12 +95,9 @@ class IndexStore:
         """Open the live generation's Whoosh index (verifying it first if it is a published snapshot)."""
         pointer = pointer or self.require_pointer()
         path = self.root / pointer.dir
-        published = re.fullmatch(r"gen-\d+-[0-9a-f]{12}", pointer.dir) is not None
-        if (published or (path / "manifest.json").exists()) and path not in _verified:
-            from indexer.index.snapshots import verify_snapshot
-
+        if (is_snapshot(pointer.dir) or (path / MANIFEST).exists()) and path not in self._verified:
             verify_snapshot(path)
-            _verified.add(path)
+            self._verified.add(path)
         try:
             return whoosh_index.open_dir(str(path))
         except (whoosh_index.EmptyIndexError, OSError) as error:

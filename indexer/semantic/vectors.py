@@ -8,7 +8,7 @@ one core) and lets an update add and drop rows without knowing ids. Published
 snapshots carry the file like the other generation files.
 
 At search time the rows are laid out by Whoosh document number
-(:class:`DenseMatrix`), so a query's similarity to every article is one
+(:class:`VectorMatrix`), so a query's similarity to every article is one
 matrix-vector product.
 """
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-__all__ = ["VECTORS_FILE", "ArticleVectors", "DenseMatrix", "DenseQuery"]
+__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorMatrix", "SemanticQuery"]
 
 VECTORS_FILE = "vectors.npz"
 
@@ -80,14 +80,14 @@ class ArticleVectors:
 
 
 @dataclass
-class DenseMatrix:
+class VectorMatrix:
     """The vectors of one searcher's documents, row = document number (zero for an article without one)."""
 
     matrix: "np.ndarray"  # (documents, dimensions), float32
     known: "np.ndarray"  # (documents,) bool: the row holds a real vector
 
     @classmethod
-    def for_hashes(cls, hashes: "Sequence[str]", vectors: ArticleVectors) -> "DenseMatrix":
+    def for_hashes(cls, hashes: "Sequence[str]", vectors: ArticleVectors) -> "VectorMatrix":
         """Lay out ``vectors`` by document number, from every document's content hash."""
         import numpy as np
 
@@ -128,14 +128,14 @@ class DenseMatrix:
 
 
 @dataclass
-class DenseQuery:
+class SemanticQuery:
     """One query against one searcher's matrix: what :func:`indexer.ranking.bm25f.fuse` asks.
 
     The query is embedded only when first needed, so a query that ranks by
     words alone (a phrase, an exclusion) never pays for it.
     """
 
-    dense: DenseMatrix
+    dense: VectorMatrix
     embed: "Callable[[], np.ndarray]"
     searcher: "Searcher"
     _vector: "np.ndarray | None" = None

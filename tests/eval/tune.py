@@ -1,6 +1,6 @@
 """Compare ranking settings quickly, in one process, on the judged collections.
 
-Each setting is a JSON object of ``indexer.ranking.bm25f`` module constants; every
+Each setting is a JSON object of ``indexer.ranking.bm25f`` / ``fusion`` module constants; every
 setting is scored with the same ``SearchService.ranked_ids`` and metrics as
 ``run.py`` (whose cached articles, indexes and FTS5 reference it reuses), and
 printed as ratios to FTS5. Tune on train splits; confirm on dev once.
@@ -8,7 +8,7 @@ printed as ratios to FTS5. Tune on train splits; confirm on dev once.
 Example::
 
     .venv/bin/python tests/eval/tune.py --on nfcorpus:train:600 --on scifact:train \\
-        '{}' '{"FEEDBACK_DOCS": 10}'
+        '{}' '{"SEMANTIC_WEIGHT": 0.4}'
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run  # noqa: E402
-from indexer import SearchService, ranking  # noqa: E402
+from indexer import SearchService  # noqa: E402
+from indexer.ranking import bm25f, fusion  # noqa: E402
 from metrics import has_relevant, mean, mrr_at, ndcg_at, recall_at  # noqa: E402
 
 #: Tune the ranking with article vectors (as `make eval` does when the model is installed).
@@ -63,16 +64,17 @@ def main() -> None:
     for spec in args.on:
         parts = spec.split(":")
         sets.append((spec, prepare(evaldata, parts[0], parts[1], int(parts[2]) if len(parts) > 2 else None)))
-    defaults = {name: getattr(ranking, name) for name in dir(ranking) if name.isupper()}
+    modules = {name: module for module in (bm25f, fusion) for name in dir(module) if name.isupper()}
+    defaults = {name: getattr(module, name) for name, module in modules.items()}
     for spec, (_, _, _, _, ref) in sets:
         print(f"{spec:<22} FTS5 nDCG {ref['ndcg']:.4f} MRR {ref['mrr']:.4f} R@100 {ref['recall']:.4f}")
     for setting in args.settings:
         changes = json.loads(setting)
         unknown = sorted(set(changes) - set(defaults))
         if unknown:
-            sys.exit(f"indexer/ranking.py has no setting {', '.join(unknown)}; it has {', '.join(sorted(defaults))}")
+            sys.exit(f"indexer/ranking/ has no setting {', '.join(unknown)}; it has {', '.join(sorted(defaults))}")
         for name, value in {**defaults, **changes}.items():
-            setattr(ranking, name, value)
+            setattr(modules[name], name, value)
         line = []
         for spec, (queries, qrels, service, source_of, ref) in sets:
             rankings, times = [], []

@@ -32,12 +32,14 @@ RETRIES = 20
 
 
 class HeldSearcher:
-    """A Whoosh searcher with its files open, and the columns it was opened with."""
+    """A Whoosh searcher with its files open, and what is read once per searcher: columns, field lengths."""
 
     def __init__(self, searcher: Searcher, columns: dict[str, Any]) -> None:
         self.searcher = searcher
         self._columns = columns
         self._values: dict[str, list[Any]] = {}
+        self._leaves = [reader for reader, _ in searcher.reader().leaf_readers()]
+        self._lengths: dict[tuple[int, str], list[int]] = {}
 
     def values(self, name: str) -> list[Any]:
         """Every document's value in column ``name`` (deleted ones too), read once."""
@@ -45,6 +47,14 @@ class HeldSearcher:
         if found is None:
             column = self._columns[name]
             found = self._values[name] = [column[docnum] for docnum in range(self.searcher.doc_count_all())]
+        return found
+
+    def field_lengths(self, leaf: int, field: str) -> list[int]:
+        """Every document's length in ``field`` in the ``leaf``-th segment, read once."""
+        found = self._lengths.get((leaf, field))
+        if found is None:
+            reader = self._leaves[leaf]
+            found = self._lengths[leaf, field] = [reader.doc_field_length(docnum, field, 0) for docnum in range(reader.doc_count_all())]
         return found
 
     def close(self) -> None:

@@ -1,0 +1,64 @@
+"""Fusion: BM25F mixed with similarity of meaning, when the index has article vectors."""
+
+from __future__ import annotations
+
+import heapq
+from typing import Protocol
+
+__all__ = ["Semantic", "fuse", "SEMANTIC_WEIGHT", "FUSION_DEPTH", "SEMANTIC_MIN_SIMILARITY"]
+
+#: Semantic fusion (when the index has article vectors; tests/eval/RESULTS.md step 14):
+#: the best FUSION_DEPTH articles by BM25F and the FUSION_DEPTH nearest by meaning
+#: are the candidates; each score is min-max scaled over them, and mixed with this
+#: weight on the similarity. Chosen on the train splits (0.5-0.6 on both).
+SEMANTIC_WEIGHT = 0.5
+
+FUSION_DEPTH = 100
+
+#: An article that holds none of the query's words joins only if its cosine
+#: similarity reaches this; below it, meaning alone is too weak a reason to list
+#: it (and "54 results" for a one-word query that 9 articles contain misleads).
+SEMANTIC_MIN_SIMILARITY = 0.2
+
+
+
+class Semantic(Protocol):
+    """A query's similarity to the indexed articles (see :class:`indexer.semantic.vectors.SemanticQuery`)."""
+
+    def nearest(self, count: int) -> dict[int, float]: ...
+
+    def similarity(self, docnums: list[int]) -> list[float]: ...
+
+
+
+def fuse(scores: dict[int, float], semantic: Semantic, depth: int | None = None, weight: float | None = None) -> dict[int, float]:
+    """Mix BM25F with similarity of meaning: new scores, candidates first.
+
+    The candidates (the ``depth`` best by each, default :data:`FUSION_DEPTH`) get
+    1 + the mixed score, in [1, 2]; the other lexical matches keep their order
+    below them, scaled into [0, 1), so every match is still listed and counted.
+    (Defaults are read at call time, so tests/eval/tune.py can vary them.)
+    """
+    depth = FUSION_DEPTH if depth is None else depth
+    weight = SEMANTIC_WEIGHT if weight is None else weight
+    lexical_best = heapq.nsmallest(depth, scores.items(), key=lambda item: (-item[1], item[0]))
+    nearest = {docnum: cosine for docnum, cosine in semantic.nearest(depth).items() if docnum in scores or cosine >= SEMANTIC_MIN_SIMILARITY}
+    candidates = list(dict.fromkeys([docnum for docnum, _ in lexical_best] + list(nearest)))
+    if not candidates:
+        return scores
+    missing = [docnum for docnum in candidates if docnum not in nearest]
+    similarity = {**dict(zip(missing, semantic.similarity(missing))), **nearest}
+    lexical = _min_max([scores.get(docnum, 0.0) for docnum in candidates])
+    meaning = _min_max([similarity[docnum] for docnum in candidates])
+    fused = {docnum: 1.0 + (1.0 - weight) * lex + weight * sim for docnum, lex, sim in zip(candidates, lexical, meaning)}
+    top = max(scores.values(), default=0.0)
+    for docnum, score in scores.items():
+        if docnum not in fused:
+            fused[docnum] = 0.999 * score / top if top > 0 else 0.0
+    return fused
+
+
+
+def _min_max(values: list[float]) -> list[float]:
+    low, high = min(values), max(values)
+    return [(value - low) / (high - low) for value in values] if high > low else [0.0] * len(values)

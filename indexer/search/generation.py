@@ -1,0 +1,134 @@
+"""What every thread shares about one index generation: read once, dropped with it.
+
+A build makes a new generation folder and an update bumps the pointer's
+counter; either way searches need the same few things made from the folder:
+the open Whoosh index, its query parser, the spelling vocabulary, the article
+vectors laid out by document number, and a cache of recent results. They live
+here, one object per folder, so a switch replaces them all at once and nothing
+outlives the index it was read from.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from whoosh import index as whoosh_index
+
+from indexer.index.store import Pointer
+from indexer.index.vocabulary import Vocabulary
+from indexer.index.held import HeldSearcher
+from indexer.search.query import QueryParser
+from indexer.search.results import SearchResults
+from indexer.semantic.model import SemanticUnavailable, load_encoder
+from indexer.semantic.query_encoder import QueryEncoder
+from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors, VectorMatrix
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Generation", "SemanticLayout", "CACHE_SIZE"]
+
+CACHE_SIZE = 512
+#: query text -> its vector, in the space of the article vectors.
+QueryEmbedder = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class SemanticLayout:
+    """The article vectors by document number for one set of segments, and how to embed a query."""
+
+    matrix: VectorMatrix
+    embed_query: QueryEmbedder
+
+
+class Generation:
+    """One index folder's shared state for searching; safe to share between threads."""
+
+    def __init__(self, folder: Path, pointer: Pointer, index: whoosh_index.Index) -> None:
+        self.folder = folder
+        self.pointer = pointer
+        self.index = index
+        self.parser = QueryParser(index.schema)
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], SearchResults] = OrderedDict()
+        self._vocabulary: Vocabulary | None = None
+        self._vocabulary_of = -1  # the pointer generation it was read for
+        self._layout: SemanticLayout | None = None
+        self._layout_of: tuple[Any, ...] = ()  # (segments, vectors file time) it was laid out for
+        self._semantic_problem = ""  # why ranking by meaning is off here (logged once)
+
+    def moved_to(self, pointer: Pointer) -> None:
+        """Record an update committed into this folder: cached results are stale."""
+        with self._lock:
+            if pointer.generation != self.pointer.generation:
+                self.pointer = pointer
+                self._cache.clear()
+
+    # -- results cache ---------------------------------------------------------------
+
+    def cached(self, key: tuple[Any, ...]) -> SearchResults | None:
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+            return found
+
+    def remember(self, key: tuple[Any, ...], value: SearchResults) -> None:
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
+    # -- spelling --------------------------------------------------------------------
+
+    def vocabulary(self) -> Vocabulary:
+        """The spelling vocabulary as of the newest update, read once per update."""
+        with self._lock:
+            if self._vocabulary is None or self._vocabulary_of != self.pointer.generation:
+                found = Vocabulary.load(self.folder)
+                if found is None:
+                    log.warning("index %s has no readable spelling vocabulary; rebuild it for suggestions", self.folder.name)
+                self._vocabulary, self._vocabulary_of = found or Vocabulary(), self.pointer.generation
+            return self._vocabulary
+
+    # -- ranking by meaning ----------------------------------------------------------
+
+    def semantic_layout(self, held: HeldSearcher) -> SemanticLayout | None:
+        """The article vectors laid out for ``held``'s documents (made once per set of segments), or None."""
+        with self._lock:
+            try:
+                stamp = (self.folder / VECTORS_FILE).stat().st_mtime_ns
+            except OSError:
+                return None  # built by words alone
+            segments = tuple(reader.segment().segment_id() for reader, _ in held.searcher.reader().leaf_readers())
+            key = (segments, stamp)
+            if self._layout_of != key:
+                self._layout = self._lay_out(held)
+                self._layout_of = key
+            return self._layout
+
+    def _lay_out(self, held: HeldSearcher) -> SemanticLayout | None:
+        try:
+            vectors = ArticleVectors.load(self.folder)
+            if vectors is None:
+                raise SemanticUnavailable(f"{self.folder / VECTORS_FILE} is unreadable: rebuild with `index build --semantic`")
+            queries = QueryEncoder.load(self.folder)
+            embed_query: QueryEmbedder
+            if queries is not None and queries.model == vectors.model:
+                embed_query = queries.encode_query  # microseconds, and the model need not be installed
+            else:
+                # An index built before the query encoder existed: the model embeds each query.
+                encoder = load_encoder()
+                if vectors.model != encoder.name:
+                    raise SemanticUnavailable(f"the index's vectors come from model {vectors.model}, not {encoder.name}: rebuild it")
+                embed_query = encoder.encode_query
+        except (SemanticUnavailable, ImportError) as problem:  # (ImportError: numpy or tokenizers uninstalled since the build)
+            if self._semantic_problem != str(problem):
+                log.warning("ranking by words alone: %s", problem)
+                self._semantic_problem = str(problem)
+            return None
+        return SemanticLayout(VectorMatrix.for_hashes(held.values("content_hash"), vectors), embed_query)

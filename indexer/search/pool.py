@@ -1,0 +1,124 @@
+"""One searcher per thread, each reopened when the index moves on.
+
+Whoosh searchers are not thread-safe, so each thread keeps its own. At most
+once a second a thread compares the index folder's pointer with the one its
+searcher was opened on, and opens a fresh searcher when a build or update has
+committed since (``Searcher.refresh()`` is avoided: after ``update_document``
+it was measured to return old copies as well). A build's new folder gets a new
+:class:`~indexer.search.generation.Generation`; a half-copied or damaged
+snapshot is refused and the one before keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+
+from indexer.index.store import IndexStore, IndexStoreError
+from indexer.search.generation import Generation
+from indexer.index.held import HeldSearcher, open_held
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SearcherPool", "REFRESH_SECONDS"]
+
+REFRESH_SECONDS = 1.0
+
+
+@dataclass
+class _Local(threading.local):
+    pointer_generation: int = -1
+    held: HeldSearcher | None = None
+    generation: Generation | None = None
+    checked: float = 0.0
+
+
+class SearcherPool:
+    """This thread's searcher on the live generation of one index folder."""
+
+    def __init__(self, store: IndexStore, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._generation: Generation | None = None
+        self._refused = ""  # the last generation folder that failed to open (logged once)
+        self._local = _Local()
+        # Every open searcher by thread, so close() (or dropping the pool) closes
+        # their files, and those of threads that have ended are reaped.
+        self._open: dict[int, HeldSearcher] = {}
+        weakref.finalize(self, _close_all, self._open, self._lock)
+
+    def acquire(self) -> tuple[HeldSearcher, Generation]:
+        """This thread's searcher and its generation, reopened when the index has moved on."""
+        local = self._local
+        now = time.monotonic()
+        if local.held is not None and local.generation is not None and now - local.checked < self.refresh_seconds:
+            return local.held, local.generation
+        local.checked = now
+        generation = self._current()
+        if local.held is None or local.pointer_generation != generation.pointer.generation or local.generation is not generation:
+            old = local.held
+            held = self._open_held(generation)
+            local.held, local.generation = held, generation
+            local.pointer_generation = generation.pointer.generation
+            self._register(held)
+            if old is not None:
+                old.close()  # only this thread ever used it
+        assert local.held is not None and local.generation is not None
+        return local.held, local.generation
+
+    @property
+    def pointer_generation(self) -> int:
+        """The pointer generation this thread's searcher was opened on (-1 before its first search)."""
+        return self._local.pointer_generation
+
+    def close(self) -> None:
+        """Close every thread's searcher; the next search opens a fresh one."""
+        _close_all(self._open, self._lock)
+        self._local.held = self._local.generation = None
+
+    def _open_held(self, generation: Generation) -> HeldSearcher:
+        """Open a searcher on ``generation``, following the pointer if its folder went meanwhile."""
+        try:
+            return open_held(generation.index)
+        except OSError:
+            # Pruned by two full builds in quick succession: the pointer names a newer folder.
+            return open_held(self._current().index)
+
+    def _current(self) -> Generation:
+        """The live generation, opened when the pointer names a new folder."""
+        with self._lock:
+            pointer = self.store.require_pointer()
+            current = self._generation
+            if current is not None and current.folder.name == pointer.dir:
+                current.moved_to(pointer)
+                return current
+            try:
+                index = self.store.open(pointer)
+            except IndexStoreError as error:
+                if current is None:
+                    raise
+                # A bad or half-copied snapshot: keep serving what we have.
+                if self._refused != pointer.dir:
+                    log.warning("not switching to %s: %s", pointer.dir, error)
+                    self._refused = pointer.dir
+                return current
+            self._generation = Generation(self.store.root / pointer.dir, pointer, index)
+            return self._generation
+
+    def _register(self, held: HeldSearcher) -> None:
+        alive = {thread.ident for thread in threading.enumerate()}
+        with self._lock:
+            self._open[threading.get_ident()] = held
+            for ident in [ident for ident in self._open if ident not in alive]:
+                self._open.pop(ident).close()
+
+
+def _close_all(searchers: dict[int, HeldSearcher], lock: threading.Lock) -> None:
+    with lock:
+        for held in searchers.values():
+            held.close()
+        searchers.clear()

@@ -1,0 +1,73 @@
+"""What a search answers: one page of hits, with the facts around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Hit", "SearchResults"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    title: str
+    title_html: str
+    url: str
+    subject: str
+    snippet_html: str
+    score: float
+    date: str | None
+    matched_terms: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "title_html": self.title_html,
+            "url": self.url,
+            "subject": self.subject,
+            "snippet_html": self.snippet_html,
+            "score": round(self.score, 4),
+            "date": self.date,
+            "matched_terms": list(self.matched_terms),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    suggestion: str | None
+    facets: dict[str, int]
+    results: tuple[Hit, ...]
+    subject: str | None = None
+    unmatched: tuple[str, ...] = ()  # words of the query that no article contains
+    generation: int = 0
+    corrected: str | None = None  # the spelling-corrected query these results are for, if one was needed
+    partial: bool = False  # the time limit ran out before every match was scored
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page)) if self.per_page else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's ``/api/search`` shape (plus ``unmatched``)."""
+        return {
+            "ok": True,
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": round(self.took_ms, 2),
+            "suggestion": self.suggestion,
+            "facets": {"subject": dict(self.facets)},
+            "results": [hit.as_dict() for hit in self.results],
+            "unmatched": list(self.unmatched),
+            "generation": self.generation,  # which index generation answered (replicas, rebuilds)
+            "corrected": self.corrected,
+            "partial": self.partial,
+        }
