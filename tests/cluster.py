@@ -32,8 +32,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def get(port: int, path: str, timeout: float = 10.0, source: str | None = None) -> tuple[int, bytes]:
+    """GET ``path`` from loopback ``port`` on a new connection, from the loopback address ``source`` if given."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0) if source else None
+    )
     try:
         connection.request("GET", path)
         response = connection.getresponse()
@@ -114,8 +117,13 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None)
 
 
-def start_nginx(folder: Path, replica_ports: list[int]) -> Nginx:
-    """Run nginx in the foreground with the kit's upstream pointed at ``replica_ports``."""
+def start_nginx(folder: Path, replica_ports: list[int], client_limits: bool = True) -> Nginx:
+    """Run nginx in the foreground with the kit's upstream pointed at ``replica_ports``.
+
+    ``client_limits=False`` drops the kit's per-address ``limit_req`` and
+    ``limit_conn`` lines, for load generators that stand in for many clients
+    from one loopback address.
+    """
     binary = nginx_binary()
     if binary is None:
         raise FileNotFoundError("nginx is not installed: apt-get install nginx (make test installs it)")
@@ -125,6 +133,8 @@ def start_nginx(folder: Path, replica_ports: list[int]) -> Nginx:
     servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in replica_ports)
     kit = re.sub(r"(?m)^    server 127\.0\.0\.1:\d+ .*\n(?:    server 127\.0\.0\.1:\d+ .*\n)*", servers + "\n", kit)
     kit = kit.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    if not client_limits:
+        kit = re.sub(r"(?m)^    limit_(?:req|conn) .*\n", "", kit)
     (folder / "article-search.conf").write_text(kit, "utf-8")
     main = f"""
 user root;

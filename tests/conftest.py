@@ -12,6 +12,13 @@ from indexer import build_index
 from helpers import SAMPLE_CORPUS, article_text
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-examples", type=int, default=None,
+        help="generated requests per route and generator in tests/test_fuzz.py (make bench runs more)",
+    )
+
+
 @pytest.fixture
 def make_article() -> Callable[..., Path]:
     """Write an article into a folder: ``make_article(folder, slug=..., id=..., **fields)``."""

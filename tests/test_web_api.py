@@ -91,6 +91,13 @@ def test_search_bad_numbers_are_400_saying_the_limits(client: Any, query: str, m
     assert response.get_json() == {"ok": False, "error": message, "status": 400}
 
 
+@pytest.mark.parametrize(("query", "page", "per_page"), [("page=2.0", 2, 10), ("per_page=3.00", 1, 3), ("page=+2&per_page=", 2, 10)])
+def test_search_whole_numbers_as_json_schema_reads_them(client: Any, query: str, page: int, per_page: int) -> None:
+    """``2.0`` is an integer to JSON Schema (and to clients generated from /openapi.json); empty is the default."""
+    body = client.get(f"/api/search?q=drug&{query}").get_json()
+    assert (body["ok"], body["page"], body["per_page"]) == (True, page, per_page)
+
+
 def test_suggest_shape(client: Any) -> None:
     response = client.get("/api/suggest?q=dru")
     assert response.status_code == 200

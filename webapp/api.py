@@ -1,13 +1,19 @@
-"""The JSON API: search, completions, one article, health.
+"""The JSON API: search, completions, one article, health, and its OpenAPI description.
 
 Successes carry ``"ok": true``; every failure, from a bad parameter to an
 unknown url or a missing index, answers ``{"ok": false, "error": "<what to
 do>", "status": N}`` with that status, built by :func:`json_error` only.
+
+``openapi.json`` beside this module describes these routes (OpenAPI 3.1); it
+is a static file shipped in the package, and ``tests/test_openapi.py`` keeps
+it true to the real responses.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from importlib import resources
 
 from flask import Blueprint, Response, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -18,7 +24,7 @@ from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 from .params import int_arg, subject_arg, text_arg
 from .search_index import get_service
 
-__all__ = ["bp", "is_api_path", "json_error", "error_response"]
+__all__ = ["bp", "is_api_path", "json_error", "error_response", "openapi_document"]
 
 bp = Blueprint("api", __name__)
 
@@ -28,7 +34,8 @@ _ID = re.compile(r"[0-9]{1,19}")
 #: What to do, per status, when the error itself carries no more specific advice.
 HINTS = {
     400: "the request's parameters are not valid: check them against /api/search?q=words&page=1&per_page=10",
-    404: "no such resource: the API answers /api/search?q=, /api/suggest?q=, /api/articles/<id> and /healthz",
+    404: "no such resource: the API answers /api/search?q=, /api/suggest?q=, /api/articles/<id> and /healthz "
+    "(described at /openapi.json)",
     405: "this url answers GET only: send a GET request",
     500: "the server failed on this request: try again, and report it if it keeps happening",
     503: "search is not available right now: try again shortly",
@@ -37,7 +44,7 @@ HINTS = {
 
 def is_api_path(path: str) -> bool:
     """True for urls whose errors must be JSON, whichever blueprint (if any) matched them."""
-    return path == "/healthz" or path == "/api" or path.startswith("/api/")
+    return path in ("/healthz", "/openapi.json", "/api") or path.startswith("/api/")
 
 
 def json_error(status: int, message: str) -> Response:
@@ -96,3 +103,18 @@ def article(article_id: str) -> Response:
 def healthz() -> Response:
     """Liveness and what is being served: document count and index generation."""
     return jsonify({"ok": True, **get_service().stats()})
+
+
+@functools.cache
+def openapi_document() -> bytes:
+    """The OpenAPI description as shipped, read once per process."""
+    return resources.files(__package__).joinpath("openapi.json").read_bytes()
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this API (served as shipped, with the API's CORS headers)."""
+    response = Response(openapi_document(), mimetype="application/json")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response

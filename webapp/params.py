@@ -2,7 +2,9 @@
 
 Werkzeug already decodes invalid UTF-8 in the query string to U+FFFD, so
 text is always a ``str``; here it is bounded and stripped of control
-characters, and numbers are whole ASCII numbers within limits.
+characters, and numbers are whole ASCII numbers within limits. A zero
+fraction (``2.0``) is a whole number too, as it is in JSON Schema, so a
+client that types the OpenAPI description's integers as numbers is understood.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ __all__ = ["MAX_RAW_QUERY", "text_arg", "subject_arg", "int_arg", "clamped_int_a
 MAX_RAW_QUERY = 2000
 MAX_SUBJECT = 200
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_WHOLE = re.compile(r"[+-]?[0-9]{1,12}")
+_WHOLE = re.compile(r"([+-]?[0-9]{1,12})(?:\.0+)?")
 
 
 def text_arg(name: str, limit: int = MAX_RAW_QUERY) -> str:
@@ -37,14 +39,21 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not _WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
+    number = _whole(raw)
+    if number is None or not low <= number <= high:
         raise BadRequest(f"{name} must be a whole number from {low} to {high}; for example {name}={default}")
-    return int(raw)
+    return number
 
 
 def clamped_int_arg(name: str, default: int, low: int, high: int) -> int:
     """Like :func:`int_arg`, but bring any bad value into range (for pages people type by hand)."""
-    raw = request.args.get(name, "").strip()
-    if not _WHOLE.fullmatch(raw):
+    number = _whole(request.args.get(name, "").strip())
+    if number is None:
         return default
-    return min(max(int(raw), low), high)
+    return min(max(number, low), high)
+
+
+def _whole(raw: str) -> int | None:
+    """The whole number ``raw`` spells in ASCII digits (``2``, ``+2``, ``2.0``), or None."""
+    match = _WHOLE.fullmatch(raw)
+    return int(match.group(1)) if match else None

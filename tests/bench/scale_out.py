@@ -43,7 +43,7 @@ def main() -> None:
         publish_index(root / "index", root / "snapshots")
         for count in (1, 2, 3):
             replicas = [start_replica(root / "snapshots", root / f"replica-{count}-{n}.log") for n in range(count)]
-            nginx = start_nginx(root / f"nginx-{count}", [replica.port for replica in replicas])
+            nginx = start_nginx(root / f"nginx-{count}", [replica.port for replica in replicas], client_limits=False)
             try:
                 figures = load.throughput(nginx.port, queries, args.concurrency, args.seconds)
             finally:
@@ -55,7 +55,7 @@ def main() -> None:
         # kill -9 one of three replicas a third of the way into a run: nginx retries refused
         # connections, but a response the dying replica had begun to send cannot be retried.
         replicas = [start_replica(root / "snapshots", root / f"replica-kill-{n}.log") for n in range(3)]
-        nginx = start_nginx(root / "nginx-kill", [replica.port for replica in replicas])
+        nginx = start_nginx(root / "nginx-kill", [replica.port for replica in replicas], client_limits=False)
         killer = threading.Timer(args.seconds / 3, replicas[0].kill)
         try:
             killer.start()
