@@ -24,7 +24,7 @@ import pytest
 from cluster import KIT, Nginx, Replica, get, nginx_binary, start_nginx, start_replica
 from helpers import wait_for
 from indexer import build_index
-from indexer.publish import publish_index
+from indexer.index.snapshots import publish_index
 
 pytestmark = [
     pytest.mark.slow,

@@ -97,7 +97,7 @@ def test_every_api_route_is_documented(client: Any, document: dict[str, Any]) ->
 
 
 def test_documented_limits_are_the_code_limits(document: dict[str, Any]) -> None:
-    from indexer.search import MAX_PAGE, MAX_PER_PAGE
+    from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
     from webapp.api import MAX_SUGGESTIONS
 
     parameters = document["components"]["parameters"]
