@@ -1,12 +1,13 @@
 """The ``index`` and ``search`` commands: parse options, call the library, print.
 
+The ``article-search`` entry point adds a ``serve`` command to this group.
+
 Exit codes: 0 ok; 1 a failure explained on stderr in one line; 2 a usage error.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import os
 import re
@@ -74,25 +75,7 @@ def explain_failures(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class Commands(click.Group):
-    """The command group. ``serve`` lives in the web app and is imported only when
-    asked for: Flask and the web app's modules would double the start-up time of
-    every ``index update`` (0.3 s of the 1.5 s an update may take at 100,000 articles)."""
-
-    LAZY = {"serve": ("webapp.cli", "serve_command")}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.LAZY])
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.LAZY:
-            module, attribute = self.LAZY[name]
-            command: click.Command = getattr(importlib.import_module(module), attribute)
-            return command
-        return super().get_command(ctx, name)
-
-
-@click.group(cls=Commands, context_settings=CONTEXT)
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="article-search")
 def cli() -> None:
     """Search Q&A articles: build the index, keep it current, query it."""
@@ -319,4 +302,5 @@ def _terminal(fragment: str, styled: bool) -> str:
 
 
 def main() -> None:
-    cli(prog_name="article-search")
+    """``python -m indexer``: the index and search commands alone (``article-search`` adds ``serve``)."""
+    cli(prog_name="python -m indexer")

@@ -34,7 +34,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings, strategies as st
 from schemathesis import GenerationMode
 
-from webapp import FRAMEABLE_HEADERS, SECURITY_HEADERS
+from webapp.app import FRAMEABLE_HEADERS, SECURITY_HEADERS
 from webapp.api import is_api_path
 
 DEFAULT_EXAMPLES = 250

@@ -21,8 +21,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from indexer import SearchError
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 
-from .params import int_arg, subject_arg, text_arg
-from .search_index import get_service
+from webapp.params import int_arg, subject_arg, text_arg
+from webapp.search_index import get_service
 
 __all__ = ["bp", "is_api_path", "json_error", "error_response", "openapi_document"]
 

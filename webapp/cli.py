@@ -1,4 +1,9 @@
-"""``article-search serve``; the command group (``indexer.cli``) loads it only when it is run."""
+"""The ``article-search`` command: the indexer's commands, and ``serve``.
+
+It lives here because only the web app may import both sides. Flask is
+imported only when ``serve`` runs, so ``index update`` starts as fast as
+``python -m indexer index update``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from pathlib import Path
 
 import click
 
-from indexer.cli import cli, corpus_option, explain_failures, index_option
+from indexer import __version__
+from indexer.cli import CONTEXT, corpus_option, explain_failures, index_option
+from indexer.cli import cli as indexer_cli
 
 __all__ = ["cli", "main", "serve_command"]
 
@@ -31,7 +38,7 @@ def serve_command(host: str, port: int, workers: int, index_dir: Path, index_fro
 
     Example: article-search serve --port 8000 --workers 2
     """
-    from .server import ServeError, serve
+    from webapp.server import ServeError, serve
 
     if index_from is not None:
         index_dir = index_from
@@ -39,6 +46,17 @@ def serve_command(host: str, port: int, workers: int, index_dir: Path, index_fro
         serve(host=host, port=port, workers=workers, index_dir=index_dir, corpus_dir=corpus)
     except ServeError as error:
         raise click.ClickException(str(error)) from None
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="article-search")
+def cli() -> None:
+    """Search Q&A articles: build the index, keep it current, query it, serve it."""
+
+
+for _name, _command in indexer_cli.commands.items():
+    cli.add_command(_command, _name)
+cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -23,9 +23,9 @@ from indexer import Article, SearchResults, render_markdown
 from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 
-from .api import error_response as api_error_response, is_api_path
-from .params import clamped_int_arg, subject_arg, text_arg
-from .search_index import get_service
+from webapp.api import error_response as api_error_response, is_api_path
+from webapp.params import clamped_int_arg, subject_arg, text_arg
+from webapp.search_index import get_service
 
 __all__ = ["bp", "error_response", "cache_static"]
 

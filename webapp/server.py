@@ -16,8 +16,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from . import create_app
-from .search_index import index_ready
+from webapp.app import create_app
+from webapp.search_index import index_ready
 
 __all__ = ["ServeError", "GunicornServer", "gunicorn_options", "serve"]
 

@@ -18,9 +18,9 @@ from flask import Blueprint, Response, current_app, render_template, send_from_d
 
 from indexer import SearchError
 
-from .cors import ANY, EXTENSION as CORS_EXTENSION
-from .params import clamped_int_arg, subject_arg, text_arg
-from .search_index import get_service
+from webapp.cors import ANY, EXTENSION as CORS_EXTENSION
+from webapp.params import clamped_int_arg, subject_arg, text_arg
+from webapp.search_index import get_service
 
 __all__ = ["bp", "FRAMEABLE_ENDPOINTS", "ATTRIBUTES", "THEME"]
 

@@ -60,6 +60,11 @@ class SearchService:
         self._pool = SearcherPool(self.store, refresh_seconds)
 
     @property
+    def refresh_seconds(self) -> float:
+        """How often, at most, a thread checks whether the index has moved on."""
+        return self._pool.refresh_seconds
+
+    @property
     def generation(self) -> int:
         """The index generation this thread's searcher was opened on (-1 before its first search)."""
         return self._pool.pointer_generation
