@@ -19,10 +19,10 @@ import click
 
 from indexer import __version__
 from indexer.corpus.articles import ArticleError
-from indexer.writing.build import BuildReport, build_index
-from indexer.writing.update import UpdateReport, update_index
 from indexer.corpus.files import CorpusError, load_corpus
 from indexer.index.store import IndexStoreError
+from indexer.writing.build import BuildReport, build_index
+from indexer.writing.update import UpdateReport, update_index
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -269,7 +269,10 @@ def search_command(query: str, index_dir: Path, limit: int, page: int, subject: 
 
     Example: article-search search "drug tolerance mechanisms" --limit 5
     """
-    from indexer.search.service import SearchError, SearchService  # here: the index commands do without the searcher
+    from indexer.search.service import (  # here: the index commands do without the searcher
+        SearchError,
+        SearchService,
+    )
 
     try:
         results = SearchService(index_dir).search(query, page=page, per_page=limit, subject=subject)

@@ -20,7 +20,6 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from indexer import SearchError
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
-
 from webapp.params import int_arg, subject_arg, text_arg
 from webapp.search_index import get_service
 

@@ -11,13 +11,12 @@ from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
-from indexer import IndexMissing, IndexStoreError
-
 import webapp.api as api
 import webapp.cors as cors
 import webapp.pages as pages
 import webapp.search_index as search_index
 import webapp.widget as widget
+from indexer import IndexMissing, IndexStoreError
 
 __all__ = ["create_app"]
 

@@ -14,7 +14,16 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.security import safe_join
@@ -22,8 +31,8 @@ from werkzeug.security import safe_join
 from indexer import Article, SearchResults, render_markdown
 from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
-
-from webapp.api import error_response as api_error_response, is_api_path
+from webapp.api import error_response as api_error_response
+from webapp.api import is_api_path
 from webapp.params import clamped_int_arg, subject_arg, text_arg
 from webapp.search_index import get_service
 

@@ -14,11 +14,18 @@ app's security-header hook refuses framing for everything else.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 
 from indexer import SearchError
-
-from webapp.cors import ANY, EXTENSION as CORS_EXTENSION
+from webapp.cors import ANY
+from webapp.cors import EXTENSION as CORS_EXTENSION
 from webapp.params import clamped_int_arg, subject_arg, text_arg
 from webapp.search_index import get_service
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import array
 import contextlib
 import marshal
-import os
 import time
 import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from indexer.corpus.files import Unchanged
+from indexer.index.atomic import write_atomically
 
 __all__ = ["LEDGER_FILE", "JOURNAL_FILE", "Seen", "Unchanged", "FileLedger"]
 
@@ -211,7 +211,5 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
     # Compressed (fastest level): paths and hashes shrink about threefold, for milliseconds.
-    temporary.write_bytes(zlib.compress(marshal.dumps(data), 1))
-    os.replace(temporary, path)
+    write_atomically(path, zlib.compress(marshal.dumps(data), 1))

@@ -32,6 +32,7 @@ from typing import Iterator
 
 from whoosh import index as whoosh_index
 
+from indexer.index.atomic import write_atomically
 from indexer.index.errors import IndexLocked, IndexMissing, IndexStoreError
 from indexer.index.manifest import MANIFEST, is_snapshot, verify_snapshot
 from indexer.index.schema import SCHEMA_VERSION
@@ -166,13 +167,8 @@ class IndexStore:
         shutil.rmtree(build_dir, ignore_errors=True)
 
     def write_pointer(self, pointer: Pointer) -> None:
-        """Replace ``CURRENT`` atomically (written, synced, then renamed over the old one)."""
-        tmp = self.pointer_path.with_name(f".CURRENT.{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(pointer.as_dict(), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.pointer_path)
+        """Replace ``CURRENT`` atomically and durably."""
+        write_atomically(self.pointer_path, json.dumps(pointer.as_dict()).encode("utf-8"))
 
     def _prune(self, keep: set[str]) -> None:
         """Delete generations older than the kept ones (readers reopen within a second)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 from itertools import takewhile
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -24,6 +23,7 @@ from whoosh.automata.fsa import find_all_matches
 from whoosh.automata.lev import levenshtein_automaton
 
 from indexer.index.analysis import FoldingTokenizer
+from indexer.index.atomic import write_atomically
 
 __all__ = ["VOCABULARY_FILE", "Vocabulary"]
 
@@ -122,9 +122,8 @@ class Vocabulary:
     def save(self, folder: Path, commit: int) -> None:
         """Write the table into a generation folder, atomically."""
         self.commit = commit
-        temporary = folder / f"{VOCABULARY_FILE}.tmp"
-        temporary.write_text(json.dumps({"format": _FORMAT, "commit": commit, "counts": self.counts}, ensure_ascii=False, separators=(",", ":")), "utf-8")
-        os.replace(temporary, folder / VOCABULARY_FILE)
+        data = json.dumps({"format": _FORMAT, "commit": commit, "counts": self.counts}, ensure_ascii=False, separators=(",", ":"))
+        write_atomically(folder / VOCABULARY_FILE, data.encode("utf-8"))
 
     @classmethod
     def load(cls, folder: Path) -> "Vocabulary | None":

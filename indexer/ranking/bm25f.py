@@ -21,8 +21,8 @@ from typing import Any, Iterable, Iterator
 
 from whoosh.reading import TermNotFound
 
-from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST
 from indexer.index.held import HeldSearcher
+from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST
 
 __all__ = ["Clock", "bm25f_scores", "K1", "FIELD_B", "DEFAULT_B"]
 

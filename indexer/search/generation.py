@@ -19,9 +19,9 @@ from typing import Any, Callable
 
 from whoosh import index as whoosh_index
 
+from indexer.index.held import HeldSearcher
 from indexer.index.store import Pointer
 from indexer.index.vocabulary import Vocabulary
-from indexer.index.held import HeldSearcher
 from indexer.search.query import QueryParser
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder

@@ -17,9 +17,9 @@ import time
 import weakref
 from dataclasses import dataclass
 
+from indexer.index.held import HeldSearcher, open_held
 from indexer.index.store import IndexStore, IndexStoreError
 from indexer.search.generation import Generation
-from indexer.index.held import HeldSearcher, open_held
 
 log = logging.getLogger(__name__)
 

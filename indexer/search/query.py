@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from whoosh import qparser, query as wq
+from whoosh import qparser
+from whoosh import query as wq
 from whoosh.fields import Schema
 
 from indexer.index.schema import FIELD_BOOSTS, SEARCH_FIELDS

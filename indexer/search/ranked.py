@@ -15,10 +15,10 @@ from typing import Iterable
 
 from whoosh import query as wq
 
+from indexer.index.held import HeldSearcher
 from indexer.index.schema import FIELD_BOOSTS
 from indexer.ranking.bm25f import Clock, bm25f_scores
 from indexer.ranking.fusion import Semantic, fuse
-from indexer.index.held import HeldSearcher
 from indexer.search.query import positive_terms
 
 __all__ = ["Ranked", "rank"]

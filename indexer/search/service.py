@@ -18,14 +18,14 @@ from whoosh import query as wq
 
 from indexer.corpus.articles import Article
 from indexer.corpus.rendering import plain_text
+from indexer.index.held import HeldSearcher
 from indexer.index.schema import KEYWORD_BOOST, unpack_article
 from indexer.index.store import IndexStore, Pointer
-from indexer.search.ranked import Ranked, rank
 from indexer.search.generation import Generation
-from indexer.index.held import HeldSearcher
 from indexer.search.highlight import Highlighter
 from indexer.search.pool import REFRESH_SECONDS, SearcherPool
 from indexer.search.query import ParsedQuery, positive_terms
+from indexer.search.ranked import Ranked, rank
 from indexer.search.results import Hit, SearchResults
 from indexer.search.spelling import Speller
 from indexer.semantic.vectors import SemanticQuery

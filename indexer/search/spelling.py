@@ -12,8 +12,8 @@ from itertools import islice
 from whoosh.searching import Searcher
 
 from indexer.index.analysis import text_analyzer
-from indexer.search.query import clean
 from indexer.index.vocabulary import Vocabulary
+from indexer.search.query import clean
 
 __all__ = ["Speller"]
 

@@ -20,9 +20,10 @@ vectors gained (tests/eval/RESULTS.md, steps 17 and 18).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
+
+from indexer.index.atomic import atomic_file, write_atomically
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,10 +108,9 @@ class QueryEncoder:
         """Write into a generation folder, atomically."""
         import numpy as np
 
-        temporary = folder / f"{QUERY_ENCODER_FILE}.tmp.npz"
         tokenizer = np.frombuffer(self.tokenizer_json.encode("utf-8"), dtype=np.uint8)
-        np.savez(temporary, ids=self.ids, rows=self._rows[:-1], size=np.array(self.size), tokenizer=tokenizer, model=np.array(self.model))
-        os.replace(temporary, folder / QUERY_ENCODER_FILE)
+        with atomic_file(folder / QUERY_ENCODER_FILE) as handle:
+            np.savez(handle, ids=self.ids, rows=self._rows[:-1], size=np.array(self.size), tokenizer=tokenizer, model=np.array(self.model))
         _save_state(folder, {"articles": self.articles, "embedded_since": 0})
 
     @classmethod
@@ -159,9 +159,7 @@ def due_for_refit(folder: Path, embedded: int) -> bool:
 
 
 def _save_state(folder: Path, state: dict[str, int]) -> None:
-    temporary = folder / f"{FIT_STATE_FILE}.tmp"
-    temporary.write_text(json.dumps(state), "utf-8")
-    os.replace(temporary, folder / FIT_STATE_FILE)
+    write_atomically(folder / FIT_STATE_FILE, json.dumps(state).encode("utf-8"))
 
 
 def require_fitting() -> None:
@@ -312,9 +310,8 @@ def _lone_pieces(encoder: "TextEncoder", size: int, wanted: "np.ndarray", cache:
         known = np.concatenate([known, encoder.lone_piece_vectors(missing).astype(np.float16)])
         if cache is not None:
             try:
-                temporary = cache.with_name(cache.name + ".tmp.npz")
-                np.savez(temporary, ids=known_ids, vectors=known, model=np.array(encoder.name))
-                os.replace(temporary, cache)
+                with atomic_file(cache) as handle:
+                    np.savez(handle, ids=known_ids, vectors=known, model=np.array(encoder.name))
             except OSError:
                 pass  # only the next build is slower
     vectors = np.zeros((size, encoder.dimensions), dtype=np.float32)

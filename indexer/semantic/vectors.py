@@ -14,10 +14,11 @@ matrix-vector product.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+from indexer.index.atomic import atomic_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,9 +75,8 @@ class ArticleVectors:
         digests = list(self.rows)
         hashes = np.array([bytes.fromhex(digest) for digest in digests], dtype="S16")
         vectors = np.array([self.rows[digest] for digest in digests], dtype=np.float16).reshape(len(digests), self.dimensions)
-        temporary = folder / f"{VECTORS_FILE}.tmp.npz"
-        np.savez(temporary, hashes=hashes, vectors=vectors, model=np.array(self.model))
-        os.replace(temporary, folder / VECTORS_FILE)
+        with atomic_file(folder / VECTORS_FILE) as handle:
+            np.savez(handle, hashes=hashes, vectors=vectors, model=np.array(self.model))
 
 
 @dataclass

@@ -26,7 +26,14 @@ from indexer.semantic.fitting import embed_articles
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
 from indexer.semantic.query_encoder import PIECES_CACHE_FILE, require_fitting
 from indexer.semantic.vectors import VECTORS_FILE
-from indexer.writing.writer import WRITER_LIMIT_MB, WRITER_OPTIONS, abandon, commit, save_ledger, seen
+from indexer.writing.writer import (
+    WRITER_LIMIT_MB,
+    WRITER_OPTIONS,
+    abandon,
+    commit,
+    save_ledger,
+    seen,
+)
 
 __all__ = ["BuildError", "BuildReport", "build_index", "Progress"]
 

@@ -18,7 +18,14 @@ from whoosh import index as whoosh_index
 from whoosh.writing import IndexWriter
 
 from indexer.corpus.articles import Article, ArticleError
-from indexer.corpus.files import CorpusFile, content_hash, duplicate_of, parse_bytes, read_bytes, scan_files
+from indexer.corpus.files import (
+    CorpusFile,
+    content_hash,
+    duplicate_of,
+    parse_bytes,
+    read_bytes,
+    scan_files,
+)
 from indexer.index.documents import document_for, spelled_texts
 from indexer.index.ledger import FileLedger
 from indexer.index.merging import merge_by_tier
@@ -30,7 +37,14 @@ from indexer.semantic.model import SemanticUnavailable, embedding_text, load_enc
 from indexer.semantic.query_encoder import due_for_refit
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
 from indexer.writing.build import BuildError, BuildReport, Progress, build_index
-from indexer.writing.writer import WRITER_OPTIONS, abandon, commit, ledger_from_columns, save_ledger, seen
+from indexer.writing.writer import (
+    WRITER_OPTIONS,
+    abandon,
+    commit,
+    ledger_from_columns,
+    save_ledger,
+    seen,
+)
 
 __all__ = ["UpdateReport", "update_index", "PENDING_UPDATE"]
 
