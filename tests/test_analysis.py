@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from indexer.index.analysis import reference_analyzer, text_analyzer
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.support.charset import accent_map
+
+from indexer.index.analysis import STOP_WORDS, WORD_PATTERN, PyStemmerFilter, text_analyzer
 
 OPTIONS = [
     {"positions": True, "chars": True},
@@ -15,6 +19,17 @@ OPTIONS = [
     {"mode": "query"},
     {"no_morph": True, "positions": True},
 ]
+
+
+def reference_analyzer() -> Any:
+    """The same analysis as Whoosh's stock chain: the specification FoldingTokenizer must match."""
+    return (
+        RegexTokenizer(WORD_PATTERN)
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | PyStemmerFilter("english", cachesize=100_000)
+    )
 
 
 def tokens(analyzer, text: str, options: dict) -> list[tuple]:  # type: ignore[no-untyped-def, type-arg]

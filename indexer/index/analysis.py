@@ -16,7 +16,6 @@ from whoosh.analysis import (
     LowercaseFilter,
     PyStemmerFilter,
     RegexTokenizer,
-    StopFilter,
     Token,
     Tokenizer,
 )
@@ -39,17 +38,6 @@ def text_analyzer() -> Analyzer:
     return FoldingTokenizer() | PyStemmerFilter("english", cachesize=100_000)
 
 
-def reference_analyzer() -> Analyzer:
-    """The same analysis as Whoosh's stock chain: the specification FoldingTokenizer must match."""
-    return (
-        RegexTokenizer(WORD_PATTERN)
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter(stoplist=STOP_WORDS, minsize=1)
-        | PyStemmerFilter("english", cachesize=100_000)
-    )
-
-
 class FoldingTokenizer(Tokenizer):
     """Words, lower-cased, accents folded, stop words dropped: four Whoosh stages in one.
 
@@ -57,7 +45,7 @@ class FoldingTokenizer(Tokenizer):
     indexing time that per-token overhead was most of the analysis cost, so
     the stages before stemming run here in one loop. The output (text,
     positions renumbered past stop words, character offsets) equals
-    :func:`reference_analyzer`'s, which tests/test_analysis.py checks.
+    that of Whoosh's stock chain of those stages, which tests/test_analysis.py checks.
     """
 
     def __init__(self, expression: str = WORD_PATTERN, stoplist: frozenset[str] = frozenset(STOP_WORDS)) -> None:

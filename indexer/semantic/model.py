@@ -145,11 +145,6 @@ class TextEncoder:
                 self._queries.popitem(last=False)
         return vector
 
-    def forget_queries(self) -> None:
-        """Empty the query cache (for timing a query as if it were new)."""
-        with self._queries_lock:
-            self._queries.clear()
-
     def piece_ids(self, texts: Sequence[str], limit: int) -> list[list[int]]:
         """The first ``limit`` word pieces (vocabulary ids) of each text, without [CLS] and [SEP]."""
         if self._piece_tokenizer is None:

