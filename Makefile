@@ -57,6 +57,7 @@ run: index
 
 test: $(VENV)/.installed-test $(VENV)/.installed-semantic $(AXE)
 	bash .ci/ensure-packages
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 eval: $(VENV)/.installed-test $(VENV)/.installed-semantic
