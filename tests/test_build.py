@@ -175,7 +175,7 @@ def test_kill_9_during_build_leaves_the_live_index(tmp_path: Path) -> None:
     service = SearchService(index, refresh_seconds=0)
     expected = [hit.url for hit in service.search("opioid receptor").results]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "indexer", "index", "build", "--corpus", str(corpus), "--index", str(index)]
+    command = [sys.executable, "-m", "indexer", "index", "build", "--no-semantic", "--corpus", str(corpus), "--index", str(index)]
     rng = random.Random(20261127)
     for _ in range(4):
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

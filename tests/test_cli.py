@@ -81,7 +81,7 @@ def test_env_vars_are_the_defaults(runner: CliRunner, sample_index: Path) -> Non
 
 def test_bad_article_is_skipped_and_counted(runner: CliRunner, corpus_dir: Path, tmp_path: Path) -> None:
     (corpus_dir / "broken.md").write_text("---\ntitle: [oops\n---\n", "utf-8")
-    result = runner.invoke(cli, ["index", "build", "--corpus", str(corpus_dir), "--index", str(tmp_path / "ix")])
+    result = runner.invoke(cli, ["index", "build", "--no-semantic", "--corpus", str(corpus_dir), "--index", str(tmp_path / "ix")])
     assert result.exit_code == 0
     assert "skipped broken.md:2: invalid YAML" in result.output
     assert "skipped 1 bad file(s)" in result.output

