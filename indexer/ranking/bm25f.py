@@ -24,7 +24,11 @@ from whoosh.reading import TermNotFound
 from indexer.index.held import HeldSearcher
 from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST
 
-__all__ = ["Clock", "bm25f_scores", "K1", "FIELD_B", "DEFAULT_B"]
+__all__ = ["Clock", "bm25f_scores", "K1", "FIELD_B", "DEFAULT_B", "SHORT_QUERY_WORDS"]
+
+#: Up to this many words a query is scored in the order typed (a typed query's
+#: cost is small); past it, the rarest words first (a pasted question's).
+SHORT_QUERY_WORDS = 32
 
 #: Term-frequency saturation: how quickly repeats of a word stop adding score.
 K1 = 1.2
@@ -59,7 +63,7 @@ def bm25f_scores(
     total_docs = max(searcher.doc_count(), 1)
     averages = {field: searcher.avg_field_length(field) or 1.0 for field in FIELD_BOOSTS}
     scores: dict[int, float] = defaultdict(float)
-    for text, query_weight in words.items():
+    for text, query_weight in _rarest_first(searcher, words):
         pseudo_tf: dict[int, float] = defaultdict(float)
         for field, weight in FIELD_BOOSTS.items():
             b, average = FIELD_B.get(field, DEFAULT_B), averages[field]
@@ -72,6 +76,18 @@ def bm25f_scores(
         _add_saturated(scores, tfs, total_docs, KEYWORD_BOOST if field == "keywords" else 1.0)
     return scores
 
+
+
+def _rarest_first(searcher: Any, words: dict[str, float]) -> list[tuple[str, float]]:
+    """The query's words, the rarest first once there are more than a short query has.
+
+    A long question's clock may run out before every word is scored: its
+    telling words should be the ones that were.
+    """
+    if len(words) <= SHORT_QUERY_WORDS:
+        return list(words.items())
+    frequency = {text: max(searcher.doc_frequency(field, text) for field in FIELD_BOOSTS) for text in words}
+    return sorted(words.items(), key=lambda item: (frequency[item[0]], item[0]))
 
 
 def _add_saturated(scores: dict[int, float], tfs: dict[int, float], total_docs: int, boost: float) -> None:

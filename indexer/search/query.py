@@ -21,6 +21,10 @@ __all__ = ["ParsedQuery", "QueryParser", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "
 
 #: Longer input is cut: no real question needs more, and parsing cost grows with it.
 MAX_QUERY_CHARS = 500
+#: A query of more words than this is a pasted question: it is searched as plain
+#: words (its syntax, if any, ignored), every word kept, the rarest scored first
+#: (:func:`indexer.ranking.bm25f.bm25f_scores`), so the time limit, not the
+#: position of a word, decides what a very long question costs.
 MAX_QUERY_TERMS = 32
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -44,7 +48,7 @@ def clean(text: str) -> str:
 
 def plain_words(text: str) -> tuple[str, ...]:
     """The words of a query with its syntax removed."""
-    return tuple(_SYNTAX.sub(" ", text).split())[:MAX_QUERY_TERMS]
+    return tuple(_SYNTAX.sub(" ", text).split())
 
 
 def _balanced(text: str) -> bool:
@@ -77,8 +81,8 @@ class QueryParser:
         """Parse ``text``; fall back to plain words when its syntax is broken."""
         text = clean(text)
         words = plain_words(text)
-        # Unbalanced syntax, or more words than a query may have: search the first words plainly.
-        plain = not _balanced(text) or len(_SYNTAX.sub(" ", text).split()) > MAX_QUERY_TERMS
+        # Unbalanced syntax, or a pasted question: search the words plainly.
+        plain = not _balanced(text) or len(words) > MAX_QUERY_TERMS
         source = " ".join(words) if plain else text
         try:
             parsed = self._parser.parse(source)
