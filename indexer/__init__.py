@@ -62,14 +62,24 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from indexer.corpus.articles import Article, ArticleError, RelatedLink, parse_article
-    from indexer.writing.build import BuildError, BuildReport, build_index
-    from indexer.writing.update import UpdateReport, update_index
+    from indexer.corpus.articles import (
+        Article,
+        ArticleError,
+        RelatedLink,
+        parse_article,
+    )
     from indexer.corpus.files import CorpusError, load_corpus
     from indexer.corpus.rendering import plain_text, render_markdown
+    from indexer.index.store import (
+        IndexLocked,
+        IndexMissing,
+        IndexStore,
+        IndexStoreError,
+    )
     from indexer.search.results import Hit, SearchResults
     from indexer.search.service import SearchError, SearchService
-    from indexer.index.store import IndexLocked, IndexMissing, IndexStore, IndexStoreError
+    from indexer.writing.build import BuildError, BuildReport, build_index
+    from indexer.writing.update import UpdateReport, update_index
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,7 @@ import click
 
 from indexer import __version__
 from indexer.corpus.articles import ArticleError
+from indexer.corpus.curation import read_curation, unknown_pins
 from indexer.corpus.files import CorpusError, load_corpus
 from indexer.index.store import IndexStore, IndexStoreError
 from indexer.writing.build import BuildReport, build_index
@@ -204,6 +205,8 @@ def _update_summary(report: UpdateReport, index_dir: Path) -> str:
     if report.rebuilt is not None:
         return "no usable index was there, so built one: " + _build_summary(report.rebuilt, index_dir)
     lines = [f"  {sign} {path}" for sign, paths in (("+", report.added), ("~", report.changed), ("-", report.removed)) for path in paths]
+    if report.curated:
+        lines.append("  synonyms and pins: searches use the new ones")
     skipped = f", {len(report.errors)} bad file(s) skipped" if report.errors else ""
     generation = report.pointer.generation if report.pointer else 0
     head = (
@@ -256,6 +259,8 @@ def check_command(corpus: Path, as_json: bool) -> None:
     Example: article-search index check --corpus corpus --json
     """
     scan = load_corpus(corpus)
+    curation, bad_lines = read_curation(corpus)
+    scan.errors.extend(bad_lines + unknown_pins(curation, {article.id for article, _ in scan.articles}))
     if as_json:
         click.echo(json.dumps({
             "ok": not scan.errors, "articles": len(scan.articles), "errors": [error.as_dict() for error in scan.errors],

@@ -8,7 +8,7 @@ import pytest
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
 TOLERANCE_ID = 500001
-RESULT_KEYS = ["id", "title", "title_html", "url", "subject", "snippet_html", "score", "date", "matched_terms"]
+RESULT_KEYS = ["id", "title", "title_html", "url", "subject", "snippet_html", "score", "date", "matched_terms", "pinned"]
 SEARCH_KEYS = [
     "ok", "query", "total", "page", "per_page", "took_ms", "suggestion", "facets", "results", "unmatched", "generation", "corrected", "partial",
 ]

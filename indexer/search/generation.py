@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from whoosh import index as whoosh_index
+from whoosh import query as wq
 
+from indexer.corpus.curation import Curation
+from indexer.index.curated import load_curation
 from indexer.index.held import HeldSearcher
 from indexer.index.store import Pointer
 from indexer.index.vocabulary import Vocabulary
-from indexer.search.query import QueryParser
+from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
 from indexer.semantic.query_encoder import QueryEncoder
@@ -60,6 +63,8 @@ class Generation:
         self._layout: SemanticLayout | None = None
         self._layout_of: tuple[Any, ...] = ()  # (segments, vectors file time) it was laid out for
         self._semantic_problem = ""  # why ranking by meaning is off here (logged once)
+        self._curation: Curation | None = None
+        self._curation_of = -1  # the pointer generation it was read for
 
     def moved_to(self, pointer: Pointer) -> None:
         """Record an update committed into this folder: cached results are stale."""
@@ -82,6 +87,25 @@ class Generation:
             self._cache[key] = value
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
+
+    # -- the maintainers' synonyms and pins --------------------------------------------
+
+    def curation(self) -> Curation:
+        """Synonyms and pins as of the newest update (``index update`` copies them in), read once per update."""
+        with self._lock:
+            if self._curation is None or self._curation_of != self.pointer.generation:
+                self._curation, self._curation_of = load_curation(self.folder), self.pointer.generation
+            return self._curation
+
+    def parse(self, text: str) -> ParsedQuery:
+        """Parse a query, searching each synonym the maintainers listed for its words as well."""
+        parsed = self.parser.parse(text)
+        curation = self.curation()
+        also = curation.also_for(parsed.words) if curation.synonyms else []
+        if not also or not positive_terms(parsed.query):
+            return parsed
+        alternatives = self.parser.parse(" ".join(also)).query
+        return ParsedQuery(parsed.text, wq.Or([parsed.query, alternatives]), parsed.words, parsed.plain)
 
     # -- spelling --------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ class Hit:
     score: float
     date: str | None
     matched_terms: tuple[str, ...]
+    pinned: bool = False  # listed first because the maintainers pinned it to this query (pins.yaml)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +32,7 @@ class Hit:
             "score": round(self.score, 4),
             "date": self.date,
             "matched_terms": list(self.matched_terms),
+            "pinned": self.pinned,
         }
 
 

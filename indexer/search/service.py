@@ -105,7 +105,7 @@ class SearchService:
         cached = generation.cached(key)
         if cached is not None:
             return SearchResults(**{**vars(cached), "took_ms": _ms(started)})
-        parsed = generation.parser.parse(text)
+        parsed = generation.parse(text)
         results = self._run(held, generation, parsed, page, per_page, subject, started)
         if not results.partial:  # a later try may have the time to finish
             generation.remember(key, results)
@@ -118,7 +118,7 @@ class SearchService:
         or the page-size limit (for evaluation and exports).
         """
         held, generation = self._pool.acquire()
-        parsed = generation.parser.parse(text)
+        parsed = generation.parse(text)
         if not positive_terms(parsed.query):
             return []
         filter_q = wq.Term("subject", subject) if subject else None
@@ -127,7 +127,7 @@ class SearchService:
             held, generation, parsed, limit, filter_q, speller.unmatched(parsed.words), _suggestion(speller, parsed)
         )
         ids = held.values("article_id")
-        return [ids[docnum] for docnum, _ in ranked.hits]
+        return [ids[docnum] for docnum, _, _ in _pinned_first(held, generation, parsed.text, ranked, subject)[0]][:limit]
 
     def _ranked_or_retried(
         self,
@@ -154,7 +154,7 @@ class SearchService:
             return ranked, None, unmatched
         # Typo tolerance that costs no precision: only when a word matched nothing
         # is the spelling-corrected query tried, and kept only if it finds something.
-        retry = generation.parser.parse(suggestion)
+        retry = generation.parse(suggestion)
         second = self._ranked(held, generation, retry, limit, filter_q) if positive_terms(retry.query) else None
         if second is not None and second.total:
             return second, retry, []
@@ -191,16 +191,17 @@ class SearchService:
         if retry is not None:
             terms = positive_terms(retry.query)
         highlighter = Highlighter(text for _, text in terms)
-        window = ranked.hits[(page - 1) * per_page : page * per_page]
+        listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, subject)
+        window = listed[(page - 1) * per_page : page * per_page]
         return SearchResults(
             query=parsed.text,
-            total=ranked.total,
+            total=ranked.total + unmatched_pins,
             page=page,
             per_page=per_page,
             took_ms=_ms(started),
             suggestion=None if retry is not None else suggestion_of(),
             facets=_subject_counts(held.values("subject"), ranked.unfiltered),
-            results=tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter) for docnum, score in window),
+            results=tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, pinned) for docnum, score, pinned in window),
             subject=subject,
             unmatched=tuple(unmatched),
             generation=self._pool.pointer_generation,
@@ -234,7 +235,7 @@ class SearchService:
     def highlighter(self, text: str) -> Highlighter:
         """A highlighter for a query's terms (for marking an article page)."""
         _, generation = self._pool.acquire()
-        return Highlighter(term for _, term in positive_terms(generation.parser.parse(text).query))
+        return Highlighter(term for _, term in positive_terms(generation.parse(text).query))
 
     def stats(self) -> dict[str, Any]:
         held, generation = self._pool.acquire()
@@ -273,7 +274,32 @@ def _subject_counts(subjects: list[str], docnums: frozenset[int]) -> dict[str, i
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter) -> Hit:
+def _pinned_first(
+    held: HeldSearcher, generation: Generation, text: str, ranked: Ranked, subject: str | None
+) -> tuple[list[tuple[int, float, bool]], int]:
+    """The ranking with the articles pinned to this query (pins.yaml) first, in their order.
+
+    Returns (document number, score, pinned) triples, and how many pinned
+    articles the query did not match (they are listed and counted all the same).
+    A pinned article outside the subject filter is left out, like any other.
+    """
+    ids = generation.curation().pinned(text)
+    if not ids:
+        return [(docnum, score, False) for docnum, score in ranked.hits], 0
+    subjects = held.values("subject")
+    pinned: list[int] = []
+    for article_id in ids:
+        docnum = held.searcher.document_number(article_id=article_id)
+        if docnum is not None and docnum not in pinned and (subject is None or subjects[docnum] == subject):
+            pinned.append(docnum)
+    scores = dict(ranked.hits)
+    first = [(docnum, scores.get(docnum, 0.0), True) for docnum in pinned]
+    chosen = set(pinned)
+    rest = [(docnum, score, False) for docnum, score in ranked.hits if docnum not in chosen]
+    return first + rest, sum(docnum not in ranked.unfiltered for docnum in pinned)
+
+
+def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, pinned: bool = False) -> Hit:
     data = unpack_article(fields)
     snippet = highlighter.snippet(plain_text(data["answer"]))
     title = data["title"]
@@ -288,4 +314,5 @@ def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter) -> Hit:
         score=float(score or 0.0),
         date=data.get("date"),
         matched_terms=tuple(matched),
+        pinned=pinned,
     )

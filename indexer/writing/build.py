@@ -16,7 +16,9 @@ from typing import Any, Callable
 from whoosh import index as whoosh_index
 
 from indexer.corpus.articles import ArticleError
+from indexer.corpus.curation import read_curation
 from indexer.corpus.files import CorpusFile, duplicate_of, read_all, scan_files
+from indexer.index.curated import save_curation
 from indexer.index.documents import document_for
 from indexer.index.ledger import FileLedger
 from indexer.index.schema import make_schema
@@ -104,7 +106,10 @@ def build_index(
         try:
             texts: dict[str, str] | None = {} if semantic else None
             indexed = _write_generation(build_dir, files, errors, workers, progress, texts)
+            curation, bad_lines = read_curation(corpus)
+            errors.extend(bad_lines)
             _check_outcome(indexed, errors, strict, corpus)
+            save_curation(build_dir, curation)
             if texts is not None:
                 embed_articles(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more), store.root / PIECES_CACHE_FILE)
             pointer = store.publish(build_dir, indexed)

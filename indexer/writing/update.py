@@ -18,6 +18,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import IndexWriter
 
 from indexer.corpus.articles import Article, ArticleError
+from indexer.corpus.curation import read_curation
 from indexer.corpus.files import (
     CorpusFile,
     content_hash,
@@ -26,6 +27,7 @@ from indexer.corpus.files import (
     read_bytes,
     scan_files,
 )
+from indexer.index.curated import save_curation
 from indexer.index.documents import document_for, spelled_texts
 from indexer.index.ledger import FileLedger
 from indexer.index.merging import merge_by_tier
@@ -36,7 +38,13 @@ from indexer.semantic.fitting import refit_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
 from indexer.semantic.query_encoder import due_for_refit
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
-from indexer.writing.build import BuildError, BuildReport, Progress, build_index, has_vectors
+from indexer.writing.build import (
+    BuildError,
+    BuildReport,
+    Progress,
+    build_index,
+    has_vectors,
+)
 from indexer.writing.writer import (
     WRITER_OPTIONS,
     abandon,
@@ -62,6 +70,7 @@ class UpdateReport:
     seconds: float = 0.0
     pointer: Pointer | None = None
     rebuilt: BuildReport | None = None
+    curated: bool = False  # synonyms.txt or pins.yaml changed, and searches now use the new ones
 
     @property
     def touched(self) -> int:
@@ -111,7 +120,7 @@ def update_index(
             interrupted = pending.exists()
             pending.touch()
             report = _apply_changes(ix, corpus, strict)
-            if report.touched or interrupted:
+            if report.touched or report.curated or interrupted:
                 report.pointer = store.bump(pointer, ix.doc_count())
             else:
                 report.pointer = pointer
@@ -167,10 +176,13 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
             continue
         ids[article.id] = urls[article.url] = article.source
         pending.append((file, article, digest))
+    curation, bad_lines = read_curation(corpus)
+    report.errors.extend(bad_lines)
     if strict and report.errors:
         raise BuildError(f"{len(report.errors)} bad article(s) and --strict is set; nothing was updated")
     report.errors.sort(key=lambda item: item.source)
     folder = Path(ix.storage.folder)
+    report.curated = save_curation(folder, curation)
     vocabulary = Vocabulary.load(folder)
     healed = vocabulary is None or vocabulary.commit != ix.latest_generation()
     if healed:
