@@ -20,7 +20,7 @@ import click
 from indexer import __version__
 from indexer.corpus.articles import ArticleError
 from indexer.corpus.curation import read_curation, unknown_pins
-from indexer.corpus.files import CorpusError, load_corpus
+from indexer.corpus.files import CorpusError, ReservedBy, load_corpus
 from indexer.index.store import IndexStore, IndexStoreError
 from indexer.writing.build import BuildReport, build_index
 from indexer.writing.update import UpdateReport, update_index
@@ -56,6 +56,17 @@ def lock_option(command: F) -> F:
         "--lock-timeout", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
         help="Seconds to wait for another build or update to finish.",
     )(command)
+
+
+def reserved_by() -> ReservedBy | None:
+    """Which urls the site's own routes take, if the program running these commands serves a site.
+
+    ``article-search`` puts the web app's answer in the context object
+    (``{"reserved_by": ...}``); ``python -m indexer`` knows no site and checks none.
+    """
+    context = click.get_current_context(silent=True)
+    found = context.find_object(dict) if context is not None else None
+    return found.get("reserved_by") if found else None
 
 
 def semantic_option(command: F) -> F:
@@ -146,7 +157,7 @@ def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bo
     try:
         report = build_index(
             corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout,
-            semantic=semantic, semantic_default=semantic_unless_missing,
+            semantic=semantic, semantic_default=semantic_unless_missing, reserved_by=reserved_by(),
         )
     finally:
         close()
@@ -183,7 +194,7 @@ def update_command(corpus: Path, index_dir: Path, strict: bool, semantic: bool |
     try:
         report = update_index(
             corpus, index_dir, strict=strict, lock_timeout=lock_timeout, progress=update, on_total=total,
-            semantic=semantic, semantic_default=semantic_unless_missing,
+            semantic=semantic, semantic_default=semantic_unless_missing, reserved_by=reserved_by(),
         )
     finally:
         close()
@@ -242,7 +253,9 @@ def watch_command(corpus: Path, index_dir: Path, debounce: float, lock_timeout: 
         click.echo(f"update failed: {error}", err=True)
 
     try:
-        watch_corpus(corpus, index_dir, on_update=on_update, on_error=on_error, debounce=debounce, lock_timeout=lock_timeout)
+        watch_corpus(
+            corpus, index_dir, on_update=on_update, on_error=on_error, debounce=debounce, lock_timeout=lock_timeout, reserved_by=reserved_by()
+        )
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 
@@ -258,7 +271,7 @@ def check_command(corpus: Path, as_json: bool) -> None:
 
     Example: article-search index check --corpus corpus --json
     """
-    scan = load_corpus(corpus)
+    scan = load_corpus(corpus, reserved_by())
     curation, bad_lines = read_curation(corpus)
     scan.errors.extend(bad_lines + unknown_pins(curation, {article.id for article, _ in scan.articles}))
     if as_json:

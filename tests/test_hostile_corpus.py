@@ -11,6 +11,7 @@ import pytest
 
 from helpers import ROOT, article_text
 from indexer import SearchService, build_index, load_corpus
+from webapp.routes import reserved_by
 
 GOOD = article_text()
 
@@ -80,7 +81,7 @@ CATALOGUE: dict[str, tuple[bytes, str]] = {
     "url_number": (with_field("url", "12345"), "site path"),
     "url_list": (with_field("url", "[/a, /b]"), "'url' must be text"),
     "url_javascript": (with_field("url", "'javascript:alert(1)'"), "site path"),
-    "url_reserved": (with_field("url", "/api/search"), "reserved"),
+    "url_reserved": (with_field("url", "/api/search"), "taken by the JSON API"),
     "id_float": (with_field("id", "1.5"), "'id' must be a whole number"),
     "id_bool": (with_field("id", "true"), "'id' must be a whole number"),
     "id_negative": (with_field("id", "-4"), "out of range"),
@@ -114,7 +115,7 @@ def hostile_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_bad_file_is_reported_and_every_good_one_indexed(hostile_corpus: Path, tmp_path: Path) -> None:
-    report = build_index(hostile_corpus, tmp_path / "index")
+    report = build_index(hostile_corpus, tmp_path / "index", reserved_by=reserved_by)
     assert report.indexed == 5
     reasons = {error.source: error.reason for error in report.errors}
     assert set(reasons) == {f"bad/{name}.md" for name in CATALOGUE}

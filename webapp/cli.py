@@ -50,8 +50,19 @@ def serve_command(host: str, port: int, workers: int, index_dir: Path, index_fro
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="article-search")
-def cli() -> None:
+@click.pass_context
+def cli(context: click.Context) -> None:
     """Search Q&A articles: build the index, keep it current, query it, serve it."""
+    # Articles at urls the site's own routes answer would be hidden: the indexer refuses them.
+    context.ensure_object(dict)["reserved_by"] = _reserved_by
+
+
+def _reserved_by(url: str) -> str | None:
+    from webapp.routes import (
+        reserved_by,  # Flask is loaded only once an article is read
+    )
+
+    return reserved_by(url)
 
 
 for _name, _command in indexer_cli.commands.items():

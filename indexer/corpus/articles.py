@@ -283,8 +283,6 @@ def _url(value: Any, source: str, line: int | None, key: str) -> str:
         raise ArticleError(
             source, f"'url' {url!r} must be a site path like /learn/<subject>/questions/<slug>, without '..'", line
         )
-    if url.rstrip("/") in _RESERVED_URLS or url.startswith(("/api/", "/static/")):
-        raise ArticleError(source, f"'url' {url!r} is reserved by the web app; choose another", line)
     return url
 
 
@@ -339,10 +337,6 @@ def _related(value: Any, source: str, line: int | None) -> RelatedLink | None:
         url=url,
     )
 
-
-_RESERVED_URLS = {
-    "", "/search", "/api", "/static", "/embed", "/embed.js", "/healthz", "/opensearch.xml", "/embedding",
-}
 
 _Normaliser = Callable[[Any, str, "int | None", str], Any]
 #: front-matter key -> (Article attribute, normaliser); like Pelican's METADATA_PROCESSORS.

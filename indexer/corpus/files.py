@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from indexer.corpus.articles import MAX_FILE_BYTES, Article, ArticleError, parse_article
 
-__all__ = ["CorpusError", "CorpusFile", "Listing", "Scan", "scan_files", "walk_order", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes", "duplicate_of"]
+__all__ = ["CorpusError", "CorpusFile", "Listing", "Scan", "scan_files", "walk_order", "read_article", "load_corpus", "content_hash", "read_bytes", "parse_bytes", "duplicate_of", "ReservedBy"]
 
 
 class CorpusError(RuntimeError):
@@ -179,8 +179,8 @@ def read_all(files: Iterable[CorpusFile]) -> Iterator[tuple[Article, str] | Arti
             yield error
 
 
-def load_corpus(root: Path) -> Scan:
-    """Read a whole corpus, dropping duplicates of an earlier article's id or url."""
+def load_corpus(root: Path, reserved_by: ReservedBy | None = None) -> Scan:
+    """Read a whole corpus, dropping duplicates of an earlier article's id or url (and urls ``reserved_by`` the site)."""
     files, _, errors = scan_files(root)
     scan = Scan(errors=errors)
     seen_ids: dict[int, str] = {}
@@ -190,7 +190,7 @@ def load_corpus(root: Path) -> Scan:
             scan.errors.append(item)
             continue
         article, digest = item
-        duplicate = duplicate_of(article, seen_ids, seen_urls)
+        duplicate = duplicate_of(article, seen_ids, seen_urls, reserved_by)
         if duplicate:
             scan.errors.append(duplicate)
             continue
@@ -201,8 +201,19 @@ def load_corpus(root: Path) -> Scan:
     return scan
 
 
-def duplicate_of(article: Article, ids: dict[int, str], urls: dict[str, str]) -> ArticleError | None:
-    """The error for an article whose id or url another file (in ``ids``/``urls``: value -> path) already uses."""
+#: Which route of the site serving the index would answer an article's url instead
+#: of the article (described for a person), or None: the web app's url map decides.
+ReservedBy = Callable[[str], "str | None"]
+
+
+def duplicate_of(
+    article: Article, ids: dict[int, str], urls: dict[str, str], reserved_by: ReservedBy | None = None
+) -> ArticleError | None:
+    """The error for an article whose id or url another file (in ``ids``/``urls``: value -> path) already
+    uses, or whose url the site's own pages take (``reserved_by``)."""
+    route = reserved_by(article.url) if reserved_by is not None else None
+    if route:
+        return ArticleError(article.source, f"'url' {article.url!r} is taken by {route} of the web app, which would hide the article; choose another url")
     if ids.get(article.id, article.source) != article.source:
         return ArticleError(article.source, f"duplicate id {article.id}: {ids[article.id]} already uses it; give each article its own id")
     if urls.get(article.url, article.source) != article.source:

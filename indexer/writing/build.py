@@ -17,7 +17,13 @@ from whoosh import index as whoosh_index
 
 from indexer.corpus.articles import ArticleError
 from indexer.corpus.curation import read_curation
-from indexer.corpus.files import CorpusFile, duplicate_of, read_all, scan_files
+from indexer.corpus.files import (
+    CorpusFile,
+    ReservedBy,
+    duplicate_of,
+    read_all,
+    scan_files,
+)
 from indexer.index.curated import save_curation
 from indexer.index.documents import document_for
 from indexer.index.ledger import FileLedger
@@ -71,6 +77,7 @@ def build_index(
     lock_timeout: float = 30.0,
     semantic: bool | None = None,
     semantic_default: Callable[[], bool] | None = None,
+    reserved_by: ReservedBy | None = None,
 ) -> BuildReport:
     """Index the whole corpus into a new generation and make it live.
 
@@ -82,6 +89,8 @@ def build_index(
         words; True or False is remembered for later builds and updates. ``None``
         does what was last asked for this index, else what the live index does,
         else what ``semantic_default`` says (a first build: words alone).
+    :param reserved_by: which of the site's routes would hide an article at a url
+        (``article-search`` passes the web app's); such articles are skipped and reported.
     :raises BuildError: nothing was swapped in; the message says why.
     """
     started = time.perf_counter()
@@ -105,7 +114,7 @@ def build_index(
         build_dir = store.new_build_dir()
         try:
             texts: dict[str, str] | None = {} if semantic else None
-            indexed = _write_generation(build_dir, files, errors, workers, progress, texts)
+            indexed = _write_generation(build_dir, files, errors, workers, progress, texts, reserved_by)
             curation, bad_lines = read_curation(corpus)
             errors.extend(bad_lines)
             _check_outcome(indexed, errors, strict, corpus)
@@ -149,6 +158,7 @@ def _write_generation(
     workers: int,
     progress: Progress | None,
     texts: dict[str, str] | None = None,
+    reserved_by: ReservedBy | None = None,
 ) -> int:
     """Index ``files`` into a new Whoosh index in ``build_dir``; collect what to embed into ``texts``."""
     ix = whoosh_index.create_in(str(build_dir), make_schema())
@@ -168,7 +178,7 @@ def _write_generation(
                 errors.append(item)
                 continue
             article, digest = item
-            clash = duplicate_of(article, seen_ids, seen_urls)
+            clash = duplicate_of(article, seen_ids, seen_urls, reserved_by)
             if clash:
                 errors.append(clash)
                 continue

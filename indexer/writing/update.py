@@ -21,6 +21,7 @@ from indexer.corpus.articles import Article, ArticleError
 from indexer.corpus.curation import read_curation
 from indexer.corpus.files import (
     CorpusFile,
+    ReservedBy,
     content_hash,
     duplicate_of,
     parse_bytes,
@@ -87,6 +88,7 @@ def update_index(
     on_total: Callable[[int], None] | None = None,
     semantic: bool | None = None,
     semantic_default: Callable[[], bool] | None = None,
+    reserved_by: ReservedBy | None = None,
 ) -> UpdateReport:
     """Re-index only the files added, changed or removed since the index was written.
 
@@ -104,7 +106,7 @@ def update_index(
         report = UpdateReport()
         report.rebuilt = build_index(
             corpus, index, strict=strict, progress=progress, on_total=on_total, lock_timeout=lock_timeout,
-            semantic=semantic, semantic_default=semantic_default,
+            semantic=semantic, semantic_default=semantic_default, reserved_by=reserved_by,
         )
         report.errors, report.pointer, report.seconds = report.rebuilt.errors, report.rebuilt.pointer, report.rebuilt.seconds
         return report
@@ -119,7 +121,7 @@ def update_index(
         try:
             interrupted = pending.exists()
             pending.touch()
-            report = _apply_changes(ix, corpus, strict)
+            report = _apply_changes(ix, corpus, strict, reserved_by)
             if report.touched or report.curated or interrupted:
                 report.pointer = store.bump(pointer, ix.doc_count())
             else:
@@ -137,7 +139,7 @@ def update_index(
     return report
 
 
-def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> UpdateReport:
+def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool, reserved_by: ReservedBy | None) -> UpdateReport:
     report = UpdateReport()
     ledger = FileLedger.load(Path(ix.storage.folder), ix.latest_generation())
     trusted = ledger is not None
@@ -170,7 +172,7 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool) -> Update
     ids, urls = _owners(ix, [article for _, article, _ in changed], set(gone))
     pending: list[tuple[CorpusFile, Article, str]] = []
     for file, article, digest in changed:
-        clash = duplicate_of(article, ids, urls)
+        clash = duplicate_of(article, ids, urls, reserved_by)
         if clash:
             report.errors.append(clash)
             continue

@@ -9,6 +9,7 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from indexer.corpus.files import ReservedBy
 from indexer.writing.update import UpdateReport, update_index
 
 __all__ = ["watch_corpus"]
@@ -46,6 +47,7 @@ def watch_corpus(
     debounce: float = 0.5,
     lock_timeout: float = 30.0,
     stop: threading.Event | None = None,
+    reserved_by: ReservedBy | None = None,
 ) -> None:
     """Update ``index`` now and after every burst of changes, until ``stop`` is set."""
     stop = stop or threading.Event()
@@ -60,7 +62,7 @@ def watch_corpus(
                 continue
             wake.clear()
             try:
-                on_update(update_index(corpus, index, lock_timeout=lock_timeout))
+                on_update(update_index(corpus, index, lock_timeout=lock_timeout, reserved_by=reserved_by))
             except Exception as error:  # keep watching: the next save may fix it
                 on_error(error)
     finally:
