@@ -8,9 +8,9 @@ import pytest
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
 TOLERANCE_ID = 500001
-RESULT_KEYS = ["id", "title", "title_html", "url", "subject", "snippet_html", "score", "date", "matched_terms", "pinned"]
+RESULT_KEYS = ["id", "title", "title_html", "url", "subject", "snippet_html", "score", "date", "matched_terms", "pinned", "passage_html", "passage_url"]
 SEARCH_KEYS = [
-    "ok", "query", "total", "page", "per_page", "took_ms", "suggestion", "facets", "results", "unmatched", "generation", "corrected", "partial",
+    "ok", "query", "total", "page", "per_page", "took_ms", "suggestion", "facets", "results", "unmatched", "generation", "corrected", "partial", "answer",
 ]
 
 
@@ -34,6 +34,8 @@ def test_search_shape_and_ranking(client: Any) -> None:
     assert first["id"] == TOLERANCE_ID and first["url"] == TOLERANCE_URL
     assert "<mark>tolerance</mark>" in first["title_html"]
     assert "<mark>" in first["snippet_html"]
+    assert "<mark>" in first["passage_html"] and first["passage_url"].startswith(TOLERANCE_URL + "?q=drug+tolerance+mechanisms#passage-")
+    assert body["answer"] == {key: first[key] for key in ("id", "title", "url", "passage_html", "passage_url")}
     assert first["date"] == "2025-01-06"
     assert first["subject"] == "Medicine"
     assert [hit["score"] for hit in body["results"]] == sorted((hit["score"] for hit in body["results"]), reverse=True)

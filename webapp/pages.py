@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.security import safe_join
 
 from indexer import Article, SearchResults, render_markdown
+from indexer.search.passages import answer_blocks, block_ids
 from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 from webapp.api import error_response as api_error_response
@@ -113,7 +114,7 @@ def _with_json_twin(response: Response, json_url: str) -> Response:
 def _article_view(found: Article, q: str) -> dict[str, Any]:
     """Title, question and rendered answer, with the query's terms marked when ``q`` is given."""
     service = get_service()
-    answer_html = render_markdown(found.answer)
+    answer_html = block_ids(render_markdown(found.answer), answer_blocks(found.answer))  # passage links land here
     title, question = str(escape(found.title)), str(escape(found.question))
     if q.strip():
         highlighter = service.highlighter(q)

@@ -46,6 +46,7 @@ class SemanticLayout:
 
     matrix: VectorMatrix
     embed_query: QueryEmbedder
+    fast: bool = True  # embed_query is the fitted query encoder (microseconds), not the model
 
 
 class Generation:
@@ -155,4 +156,5 @@ class Generation:
                 log.warning("ranking by words alone: %s", problem)
                 self._semantic_problem = str(problem)
             return None
-        return SemanticLayout(VectorMatrix.for_hashes(held.values("content_hash"), vectors), embed_query)
+        fast = queries is not None and embed_query == queries.encode_query
+        return SemanticLayout(VectorMatrix.for_hashes(held.values("content_hash"), vectors), embed_query, fast)

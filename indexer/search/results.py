@@ -20,6 +20,9 @@ class Hit:
     date: str | None
     matched_terms: tuple[str, ...]
     pinned: bool = False  # listed first because the maintainers pinned it to this query (pins.yaml)
+    passage_html: str = ""  # the sentence or short paragraph of the answer that best answers the query
+    passage_url: str = ""  # the article, scrolled to that passage's paragraph (and its words marked)
+    passage_score: float = 0.0  # how well the passage answers, in [0, 1] (not in the JSON)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +36,8 @@ class Hit:
             "date": self.date,
             "matched_terms": list(self.matched_terms),
             "pinned": self.pinned,
+            "passage_html": self.passage_html,
+            "passage_url": self.passage_url,
         }
 
 
@@ -51,6 +56,7 @@ class SearchResults:
     generation: int = 0
     corrected: str | None = None  # the spelling-corrected query these results are for, if one was needed
     partial: bool = False  # the time limit ran out before every match was scored
+    answer: Hit | None = None  # the first result, when its passage answers confidently (page 1 only)
 
     @property
     def pages(self) -> int:
@@ -72,4 +78,8 @@ class SearchResults:
             "generation": self.generation,  # which index generation answered (replicas, rebuilds)
             "corrected": self.corrected,
             "partial": self.partial,
+            "answer": None if self.answer is None else {
+                "id": self.answer.id, "title": self.answer.title, "url": self.answer.url,
+                "passage_html": self.answer.passage_html, "passage_url": self.answer.passage_url,
+            },
         }

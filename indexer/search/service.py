@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 from whoosh import query as wq
 
@@ -23,6 +24,12 @@ from indexer.index.schema import KEYWORD_BOOST, unpack_article
 from indexer.index.store import IndexStore, Pointer
 from indexer.search.generation import Generation
 from indexer.search.highlight import Highlighter
+from indexer.search.passages import (
+    CONFIDENT_ANSWER,
+    best_passage,
+    idf_weight,
+    passages_of,
+)
 from indexer.search.pool import REFRESH_SECONDS, SearcherPool
 from indexer.search.query import ParsedQuery, positive_terms
 from indexer.search.ranked import Ranked, rank
@@ -172,7 +179,7 @@ class SearchService:
         if layout is None:
             return None
         embed_query = layout.embed_query
-        return SemanticQuery(layout.matrix, lambda: embed_query(text), held.searcher)
+        return SemanticQuery(layout.matrix, lambda: embed_query(text), held.searcher, embed_query if layout.fast else None)
 
     def _run(
         self, held: HeldSearcher, generation: Generation, parsed: ParsedQuery, page: int, per_page: int,
@@ -193,6 +200,8 @@ class SearchService:
         highlighter = Highlighter(text for _, text in terms)
         listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, subject)
         window = listed[(page - 1) * per_page : page * per_page]
+        reader = _PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
+        hits = tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, reader, pinned) for docnum, score, pinned in window)
         return SearchResults(
             query=parsed.text,
             total=ranked.total + unmatched_pins,
@@ -201,12 +210,13 @@ class SearchService:
             took_ms=_ms(started),
             suggestion=None if retry is not None else suggestion_of(),
             facets=_subject_counts(held.values("subject"), ranked.unfiltered),
-            results=tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, pinned) for docnum, score, pinned in window),
+            results=hits,
             subject=subject,
             unmatched=tuple(unmatched),
             generation=self._pool.pointer_generation,
             corrected=retry.text if retry is not None else None,
             partial=ranked.partial,
+            answer=hits[0] if page == 1 and hits and _answers(hits[0], reader, highlighter) else None,
         )
 
     # -- articles and completions ------------------------------------------------
@@ -299,9 +309,38 @@ def _pinned_first(
     return first + rest, sum(docnum not in ranked.unfiltered for docnum in pinned)
 
 
-def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, pinned: bool = False) -> Hit:
+class _PassageReader:
+    """Chooses each result's answering passage for one search (see :mod:`indexer.search.passages`)."""
+
+    def __init__(self, held: HeldSearcher, highlighter: Highlighter, query: str, semantic: SemanticQuery | None) -> None:
+        searcher = held.searcher
+        self.highlighter = highlighter
+        self.query = query
+        self.weight_of = functools.cache(idf_weight(lambda term: searcher.doc_frequency("answer", term), searcher.doc_count()))
+        self.similarity: Callable[[list[str]], list[float]] | None = None
+        if semantic is not None and semantic.embed_text is not None:
+            embed = semantic.embed_text
+            self.similarity = lambda texts: [float(semantic.vector @ embed(text)) for text in texts]
+
+    def read(self, answer: str, url: str) -> tuple[str, str, float]:
+        """The passage's marked HTML, its url, and its score."""
+        best = best_passage(passages_of(answer), self.highlighter, self.weight_of, self.similarity)
+        if best is None:
+            return "", url, 0.0
+        query = f"?{urlencode({'q': self.query})}" if self.query else ""
+        return best.html, f"{url}{query}#passage-{best.passage.block}", best.score
+
+
+def _answers(first: Hit, reader: _PassageReader, highlighter: Highlighter) -> bool:
+    """Whether the first result's passage answers confidently enough to open the page with it."""
+    by_meaning = reader.similarity is not None
+    return first.passage_score >= CONFIDENT_ANSWER and (by_meaning or len(highlighter.terms) >= 2)
+
+
+def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, reader: _PassageReader | None = None, pinned: bool = False) -> Hit:
     data = unpack_article(fields)
     snippet = highlighter.snippet(plain_text(data["answer"]))
+    passage_html, passage_url, passage_score = reader.read(data["answer"], data["url"]) if reader is not None else ("", data["url"], 0.0)
     title = data["title"]
     matched = list(dict.fromkeys(highlighter.matched_forms(title) + list(snippet.matched)))
     return Hit(
@@ -315,4 +354,7 @@ def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, pinned:
         date=data.get("date"),
         matched_terms=tuple(matched),
         pinned=pinned,
+        passage_html=passage_html,
+        passage_url=passage_url,
+        passage_score=passage_score,
     )

@@ -129,7 +129,7 @@ class VectorMatrix:
 
 @dataclass
 class SemanticQuery:
-    """One query against one searcher's matrix: what :func:`indexer.ranking.bm25f.fuse` asks.
+    """One query against one searcher's matrix: what :func:`indexer.ranking.fusion.fuse` asks.
 
     The query is embedded only when first needed, so a query that ranks by
     words alone (a phrase, an exclusion) never pays for it.
@@ -138,6 +138,9 @@ class SemanticQuery:
     dense: VectorMatrix
     embed: "Callable[[], np.ndarray]"
     searcher: "Searcher"
+    #: Any text into the same space in well under a millisecond (the fitted query
+    #: encoder), for reading passages; None where only the model could (older indexes).
+    embed_text: "Callable[[str], np.ndarray] | None" = None
     _vector: "np.ndarray | None" = None
 
     @property

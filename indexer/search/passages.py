@@ -1,0 +1,165 @@
+"""The passage of an answer that answers the query: a sentence, or a short paragraph kept whole.
+
+An answer is cut into blocks as Markdown writes them (paragraphs, list items,
+headings), the same blocks the article page gives an ``id`` (``passage-N``), so
+a result can link to the paragraph that holds its passage. A block of up to
+:data:`WHOLE_BLOCK_WORDS` words is one passage; a longer one is cut into its
+sentences. Each passage is scored by the query's words it holds (weighted by
+rarity) and, where the index ranks by meaning, by its similarity to the query
+(the fitted query encoder embeds any text in a fraction of a millisecond, so
+passages are read at query time and nothing is stored for them).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from indexer.corpus.rendering import plain_text
+from indexer.search.highlight import Highlighter, terms_of
+
+__all__ = ["Passage", "answer_blocks", "passages_of", "best_passage", "WHOLE_BLOCK_WORDS", "CONFIDENT_ANSWER"]
+
+#: A block this short is read whole; a longer one sentence by sentence.
+WHOLE_BLOCK_WORDS = 45
+#: How sure the best passage of the first result must be for the results page to open with it:
+#: its share of the query's weight (words by rarity) in [0, 1] and, with meaning, its cosine to
+#: the query, mixed half and half. By words alone a one-word query never gets the box (a passage
+#: holding "blue" says nothing of why the sky is). Checked by hand on the sample corpus; not yet
+#: tuned on the judged collections.
+CONFIDENT_ANSWER = 0.6
+#: How much of a passage's score is its similarity of meaning, when the index has vectors.
+MEANING_SHARE = 0.5
+
+_BLOCK_BREAK = re.compile(r"\n\s*\n")
+_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s+")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Passage:
+    block: int  # which block of the answer (1-based, as the page's passage-N ids)
+    text: str
+
+
+def answer_blocks(markdown: str) -> list[str]:
+    """The answer's blocks in order, as plain text: paragraphs, list items and headings."""
+    blocks: list[str] = []
+    for paragraph in _BLOCK_BREAK.split(markdown.strip()):
+        current: list[str] = []
+        # As Python-Markdown reads it: a list starts only at a paragraph's first line
+        # (marker lines after ordinary text continue that text); '#' headings stand alone.
+        listing = bool(_LIST_ITEM.match(paragraph.lstrip("\n")))
+        for line in paragraph.split("\n"):
+            if (listing and _LIST_ITEM.match(line)) or _HEADING.match(line):
+                if current:
+                    blocks.append(" ".join(current))
+                current = [line]
+                if _HEADING.match(line):
+                    blocks.append(line)
+                    current = []
+            else:
+                current.append(line)
+        if current:
+            blocks.append(" ".join(current))
+    texts = [" ".join(plain_text(block).split()) for block in blocks]
+    return [text for text in texts if text]
+
+
+def passages_of(markdown: str) -> list[Passage]:
+    """Every passage of an answer, in order."""
+    found: list[Passage] = []
+    for number, block in enumerate(answer_blocks(markdown), start=1):
+        if len(block.split()) <= WHOLE_BLOCK_WORDS:
+            found.append(Passage(number, block))
+        else:
+            found.extend(Passage(number, sentence) for sentence in _SENTENCE_END.split(block) if sentence.strip())
+    return found
+
+
+@dataclass(frozen=True)
+class ScoredPassage:
+    passage: Passage
+    score: float  # in [0, 1]: how well it answers, by words and (with vectors) by meaning
+    html: str  # escaped, the query's words in <mark>
+
+
+def best_passage(
+    passages: Sequence[Passage],
+    highlighter: Highlighter,
+    weight_of: Callable[[str], float],
+    similarity: Callable[[list[str]], Sequence[float]] | None = None,
+) -> ScoredPassage | None:
+    """The passage that best answers the query, or None for an empty answer.
+
+    :param weight_of: a query term's weight (its idf); a passage's word score is
+        the weight of the distinct query terms it holds over the query's total.
+    :param similarity: the cosine of the query with each text, when ranking by meaning.
+    """
+    if not passages:
+        return None
+    query_terms = highlighter.terms
+    total = sum(weight_of(term) for term in query_terms) or 1.0
+    words = [min(1.0, sum(weight_of(term) for term in _terms(passage.text) & query_terms) / total) for passage in passages]
+    if similarity is not None:
+        meanings = list(similarity([passage.text for passage in passages]))
+        scores = [(1 - MEANING_SHARE) * word + MEANING_SHARE * max(0.0, meaning) for word, meaning in zip(words, meanings)]
+    else:
+        scores = words
+    best = max(range(len(passages)), key=lambda index: (scores[index], -index))
+    chosen = passages[best]
+    return ScoredPassage(chosen, scores[best], highlighter.mark(chosen.text) if query_terms else html.escape(chosen.text))
+
+
+def idf_weight(doc_frequency: Callable[[str], int], documents: int) -> Callable[[str], float]:
+    """A term's weight: its BM25 idf over the index (at least a little, for terms in every article)."""
+    def weight(term: str) -> float:
+        frequency = doc_frequency(term)
+        return max(0.05, math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5)))
+
+    return weight
+
+
+def _terms(text: str) -> frozenset[str]:
+    found: set[str] = set()
+    for word in _WORD.findall(text):
+        found |= terms_of(word)
+    return frozenset(found)
+
+
+def block_ids(fragment: str, blocks: Iterable[str]) -> str:
+    """Give each block element of a rendered answer the ``id`` its passages link to.
+
+    ``fragment`` is the answer's sanitised HTML; ``blocks`` its
+    :func:`answer_blocks`. Elements are matched to blocks in order by their
+    text, so a block the two readings cut differently gets no id, and its
+    link lands at the top of the answer instead of at the wrong paragraph.
+    """
+    wanted = [_words(block) for block in blocks]
+    out: list[str] = []
+    position, number = 0, 0
+    for match in _BLOCK_ELEMENT.finditer(fragment):
+        text = _words(html.unescape(_INNER_TAG.sub(" ", match.group("inner"))))
+        for candidate in range(number, min(number + 3, len(wanted))):
+            if wanted[candidate] and wanted[candidate] == text:
+                out.append(fragment[position : match.start()])
+                out.append(f'<{match.group("tag")} id="passage-{candidate + 1}"{match.group("attrs")}>{match.group("inner")}</{match.group("tag")}>')
+                position, number = match.end(), candidate + 1
+                break
+    out.append(fragment[position:])
+    return "".join(out)
+
+
+_BLOCK_ELEMENT = re.compile(
+    r"<(?P<tag>p|li|h[2-6])(?P<attrs>(?:\s[^>]*)?)>(?P<inner>(?:(?!<(?:p|li|ul|ol|h[2-6])[\s>]).)*?)</(?P=tag)>", re.DOTALL
+)
+_INNER_TAG = re.compile(r"<[^>]*>")
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
