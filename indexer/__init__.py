@@ -1,29 +1,53 @@
 """article-search's indexer: Markdown Q&A articles in, a Whoosh index out, searches answered.
 
-The pipeline, one module per step::
+The pipeline, one folder per stage and one idea per module::
 
-    corpus.py     find *.md files, read and hash them, refuse links that leave the corpus
-    articles.py   parse YAML front matter into a frozen Article (or an ArticleError with path and line)
-    rendering.py  Markdown -> sanitised HTML for pages, -> plain text for the index
-    analysis.py   words -> terms (tokenise, lower-case, fold accents, stop words, Snowball stems)
-    schema.py     which fields are searched, stored, sorted
-    store.py      index generations behind an atomic pointer, and the writer lock
-    build.py      full builds (a new generation) and incremental updates (content hashes)
-    ledger.py     what each corpus file's stat was when indexed, so updates read only changed files
-    merging.py    when an update merges index segments (by size tier)
-    vocabulary.py the corpus's unstemmed words and their counts, for spelling help
-    embedding.py  texts -> sentence vectors (all-MiniLM-L6-v2 run with numpy; optional)
-    dense.py      article vectors stored per generation, laid out for a searcher
-    query.py      what a student types -> a Whoosh query, malformed syntax as plain words
-    ranking.py    BM25F, and its fusion with similarity of meaning when the index has vectors
-    search.py     SearchService: per-thread searchers, ranking, facets, snippets, caching
-    highlight.py  <mark> query terms in titles, snippets and pages, everything else escaped
-    spelling.py   did-you-mean, unmatched words, completions
-    watch.py      keep the index current as files change
-    publish.py    copy the live generation to replicas, pointer last
-    cli.py        the `index` and `search` commands (a thin shell over the above)
+    corpus/     what the maintainers write
+      files.py      find *.md files, read and hash them, refuse links that leave the corpus
+      articles.py   parse YAML front matter into a frozen Article (or an ArticleError with path and line)
+      rendering.py  Markdown -> sanitised HTML for pages, -> plain text for the index
+      curation.py   synonyms.txt and pins.yaml at the corpus root
+    index/      what is on disk
+      analysis.py   words -> terms (tokenise, lower-case, fold accents, stop words, Snowball stems)
+      schema.py     which fields are searched, stored, sorted
+      documents.py  an article -> its index fields
+      store.py      index generations behind an atomic pointer, the writer lock, remembered settings
+      atomic.py     replace a file atomically and durably
+      manifest.py   a snapshot's file list with hashes, checked before it is served
+      snapshots.py  copy the live generation out for replicas, pointer last
+      ledger.py     each corpus file's stat when indexed, so updates read only changed files
+      vocabulary.py the corpus's unstemmed words and their counts, for spelling help
+      merging.py    when an update merges index segments (by size tier)
+      curated.py    the curation as each generation keeps it
+      held.py       a searcher with every file it reads held open
+    writing/    changing the index
+      build.py      full builds into a new generation, swapped in once committed
+      update.py     incremental updates by content hash
+      writer.py     Whoosh's writer as builds and updates use it
+      watch.py      keep the index current as files change
+    semantic/   ranking by meaning (numpy; optional)
+      model.py      texts -> sentence vectors (all-MiniLM-L6-v2 run with numpy)
+      vectors.py    article vectors stored per generation, laid out by document number
+      query_encoder.py  queries -> vectors in microseconds, fitted to the articles
+      fitting.py    embedding a build's articles and fitting the query encoder
+    ranking/    scores
+      bm25f.py      BM25F over the searched fields
+      fusion.py     BM25F mixed with similarity of meaning
+    search/     answering queries
+      service.py    SearchService: orchestrates the parts below
+      pool.py       one searcher per thread, reopened when the index moves on
+      generation.py what threads share per index folder (parser, cache, vocabulary, vectors)
+      query.py      what a student types -> a Whoosh query, malformed syntax as plain words
+      ranked.py     which matches come first
+      passages.py   the passage of each answer that answers the query
+      highlight.py  <mark> query terms in titles, snippets and pages, everything else escaped
+      spelling.py   did-you-mean, unmatched words, completions
+      results.py    what a search answers
+    cli.py      the `index` and `search` commands (a thin shell over the above)
 
-Nothing here imports the web app; the web app uses :class:`SearchService` only.
+Nothing here imports the web app; the web app uses :class:`SearchService` and
+the build functions only, and the `article-search` command (webapp/cli.py)
+adds `serve` and tells the index commands which urls the site's routes take.
 """
 
 from __future__ import annotations
