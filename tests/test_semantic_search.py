@@ -238,7 +238,6 @@ def test_without_the_model_search_still_ranks_by_meaning_and_writers_refuse(
 ) -> None:
     corpus, index = semantic_index
     monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     generation = IndexStore(index).require_pointer().generation
 
     # Queries are embedded by the index's own query encoder: a web server needs no model.
@@ -273,7 +272,6 @@ def test_an_index_without_a_query_encoder_embeds_queries_with_the_model(
     assert embedded == ["prices rising everywhere"]
 
     monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     with caplog.at_level(logging.WARNING), SearchService(index) as service, SearchService(index, semantic=False) as words:
         assert [hit.url for hit in service.search("drug tolerance").results] == [hit.url for hit in words.search("drug tolerance").results]
     assert "ranking by words alone" in caplog.text
@@ -284,7 +282,6 @@ def test_an_update_that_only_deletes_needs_no_model(
 ) -> None:
     corpus, index = semantic_index
     monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     (corpus / "economics" / "what-causes-inflation.md").unlink()
 
     report = update_index(corpus, index)
