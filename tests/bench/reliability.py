@@ -52,7 +52,7 @@ def crash(work: Path, kills: int, update: int) -> bool:
           f"{sum(k.generation_after != k.generation_before for k in builds)} after it had swapped in, "
           f"{sum(bool(k.leftovers) for k in builds)} leaving tmp files; {len(updates.kills)} update kills, visible edits "
           f"{[k.marked for k in updates.kills]} of {updates.edits}; after the last update {updates.final_marked}")
-    unanswered = sum(bool(k.error) for k in builds + updates.kills)  # type: ignore[operator]
+    unanswered = sum(bool(k.error) for k in builds) + sum(bool(k.error) for k in updates.kills)
     writers = [run.first_build.returncode for run in runs] + [run.last_build.returncode if run.last_build else -1 for run in runs]
     last_update = updates.last_update.returncode if updates.last_update else -1
     return _failed(unanswered > 0 or any(writers) or last_update != 0,
