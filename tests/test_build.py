@@ -1,10 +1,8 @@
-"""Building and updating: generations, hashes, locks, failures and kill -9."""
+"""Building and updating: generations, hashes, locks and failures (kill -9: tests/test_reliability_crash.py)."""
 
 from __future__ import annotations
 
 import os
-import random
-import signal
 import subprocess
 import sys
 import threading
@@ -13,24 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, article_text
+from helpers import ROOT
 from indexer import BuildError, IndexLocked, IndexStore, SearchService, build_index, update_index
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
-WORDS = "enzyme receptor tolerance opioid liver kidney neuron plasma dose glucose insulin cortex".split()
-
-
-def write_synthetic(folder: Path, count: int, seed: int = 1) -> None:
-    """Write ``count`` small articles with varied words (for builds that take a moment)."""
-    rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for n in range(count):
-        words = " ".join(rng.choice(WORDS) for _ in range(400))
-        slug = f"synthetic-{n}"
-        (folder / f"{slug}.md").write_text(
-            article_text(slug=slug, id=100_000 + n, title=f"Synthetic {n} about {rng.choice(WORDS)}", answer=words),
-            encoding="utf-8",
-        )
 
 
 def test_build_indexes_the_sample_corpus(index_dir: Path, corpus_dir: Path) -> None:
@@ -164,26 +148,3 @@ def test_readers_see_old_or_new_generation_during_rebuild(corpus_dir: Path, inde
     assert not failures
     assert totals <= {baseline, baseline + 1}
     assert service.search("drug tolerance").total == baseline + 1
-
-
-@pytest.mark.slow
-def test_kill_9_during_build_leaves_the_live_index(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    write_synthetic(corpus, 600)
-    index = tmp_path / "index"
-    build_index(corpus, index)
-    service = SearchService(index, refresh_seconds=0)
-    expected = [hit.url for hit in service.search("opioid receptor").results]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "indexer", "index", "build", "--no-semantic", "--corpus", str(corpus), "--index", str(index)]
-    rng = random.Random(20261127)
-    for _ in range(4):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(rng.uniform(0.2, 2.0))
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        assert [hit.url for hit in service.search("opioid receptor").results] == expected
-    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert finished.returncode == 0, finished.stderr
-    assert not list(index.glob("tmp-*"))
-    assert [hit.url for hit in SearchService(index).search("opioid receptor").results] == expected

@@ -42,6 +42,19 @@ def test_ndcg_is_one_for_the_ideal_ranking_and_zero_without_relevant_documents()
     assert metrics.ndcg_at([], GRADED, 10) == 0.0
 
 
+def test_ideal_ranking_sorts_judgments_listed_in_any_order() -> None:
+    # Judged low grades first: an ideal built in listing order (1, 1, 3) would give
+    # DCG 1 + 1/log2(3) + 3/log2(4) and score the perfect ranking below 1.
+    qrels = {"low": 1, "mid": 1, "top": 3}
+    assert metrics.ndcg_at(["top", "low", "mid"], qrels, 10) == pytest.approx(1.0)
+    # DCG = 1 + 1/log2(3) + 3/log2(4); ideal = 3 + 1/log2(3) + 1/log2(4)
+    expected = (1 + 1 / math.log2(3) + 1.5) / (3 + 1 / math.log2(3) + 0.5)
+    assert metrics.ndcg_at(["low", "mid", "top"], qrels, 10) == pytest.approx(expected)
+    assert expected == pytest.approx(0.7579, abs=1e-4)
+    # cut at k=1: the ideal's top is the grade-3 document, not the first listed
+    assert metrics.ndcg_at(["low"], qrels, 1) == pytest.approx(1 / 3)
+
+
 def test_ideal_ranking_is_cut_at_k() -> None:
     # one retrieved grade-1 document at rank 1, the ideal top 1 is the grade-2 one
     assert metrics.ndcg_at(["d3"], GRADED, 1) == pytest.approx(0.5)

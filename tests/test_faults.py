@@ -11,7 +11,8 @@ import pytest
 
 from helpers import SAMPLE_CORPUS
 from indexer import BuildError, SearchService, build_index, update_index
-from test_build import TOLERANCE_URL, write_synthetic
+from support.corpora import write_synthetic
+from test_build import TOLERANCE_URL
 
 
 def fill(disk: Path, leave: int = 256 * 1024) -> Path:
@@ -60,7 +61,7 @@ def test_disk_full_during_update_keeps_the_live_index(small_disk: Path, tmp_path
     subprocess.run(["cp", "-r", str(SAMPLE_CORPUS), str(corpus)], check=True)
     index = small_disk / "index"
     build_index(corpus, index)
-    write_synthetic(corpus / "bulk", 300)
+    write_synthetic(corpus / "bulk", 300, words=400)
     fill(small_disk)
     with pytest.raises(BuildError, match="disk holding .* is full; free space and update again"):
         update_index(corpus, index)

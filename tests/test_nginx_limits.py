@@ -1,7 +1,7 @@
 """The deploy kit's nginx against abusive clients, for real on loopback: a flood and a slowloris.
 
 nginx runs from the kit's own ``webapp/deploy/nginx.conf`` (only the ports
-changed, see ``cluster.start_nginx``) in front of one ``article-search serve``.
+changed, see ``support.servers.start_nginx``) in front of one ``article-search serve``.
 Two client addresses share loopback: 127.0.0.2 misbehaves, 127.0.0.1 is an
 ordinary user, each by binding its socket's source address. Every loop is
 bounded by a request count or a deadline, and nothing waits on a bare sleep.
@@ -21,7 +21,7 @@ from typing import Iterator
 
 import pytest
 
-from cluster import KIT, Nginx, Replica, get, nginx_binary, start_nginx, start_replica
+from support.servers import KIT, Nginx, Server, fetch, nginx_binary, start_nginx, start_server
 from helpers import wait_for
 from indexer import build_index
 from indexer.index.snapshots import publish_index
@@ -55,10 +55,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
     root = tmp_path_factory.mktemp("limits")
     build_index(SAMPLE_CORPUS, root / "index")
     publish_index(root / "index", root / "snapshots")
-    replica: Replica | None = None
+    replica: Server | None = None
     nginx: Nginx | None = None
     try:
-        replica = start_replica(root / "snapshots", root / "replica.log", workers=2)
+        replica = start_server(index_from=root / "snapshots", log=root / "replica.log", workers=2)
         nginx = start_nginx(root / "nginx", [replica.port])
         yield nginx
     finally:
@@ -111,7 +111,7 @@ def test_flooding_address_gets_429_while_another_address_searches(served: Nginx)
         # The ordinary user searches while the flood goes on: fewer requests than a burst, so
         # its own allowance can never run out, whatever the timing; only the flood's could leak.
         for n in range(BURST // 2):
-            status, body = get(served.port, search_url(n), source=USER)
+            status, _, body = fetch(served.port, search_url(n), source=USER)
             user_statuses.append(status)
             assert status != 200 or json.loads(body)["ok"] is True
     finally:
@@ -188,7 +188,7 @@ def test_stalled_connections_do_not_starve_searches(served: Nginx) -> None:
         slowest = 0.0
         for n in range(30):
             started = time.monotonic()
-            status, body = get(served.port, search_url(n), timeout=10, source=USER)
+            status, _, body = fetch(served.port, search_url(n), timeout=10, source=USER)
             slowest = max(slowest, time.monotonic() - started)
             assert status == 200 and json.loads(body)["ok"] is True
         assert slowest < 5, f"a search took {slowest:.1f} s while connections were stalled"

@@ -4,7 +4,8 @@ Each kill takes the whole process group (os.killpg), so the 2-process writer
 used for corpora of 2,000 files or more dies with its children. After each
 kill the live index answers the same queries as before, for a fresh reader
 and for one that stayed open across the kill; the next build or update then
-succeeds with no clean-up by hand. The long form is tests/bench/reliability.py.
+succeeds with no clean-up by hand. The kills are run by support/crashes.py;
+the long form is tests/bench/reliability.py.
 """
 
 from __future__ import annotations
@@ -17,34 +18,56 @@ from pathlib import Path
 
 import pytest
 
-from bench.reliability import ROOT, CrashRun, corpus_count, crash_builds, crash_updates, write_synthetic
 from indexer import SearchService, build_index, update_index
+from support import ROOT
+from support.corpora import corpus_count, write_synthetic
+from support.crashes import BuildKills, build_kills, same_content, update_kills
 
 pytestmark = pytest.mark.slow
 
 SEED = 20261127
 
 
+def assert_survived(run: BuildKills) -> None:
+    """Every kill left the live index answering: as before while CURRENT stayed, or as the corpus once it moved."""
+    assert run.first_build.returncode == 0, run.first_build.stderr
+    for n, kill in enumerate(run.kills):
+        where = f"{run.name} kill {n} at {kill.at_s} s"
+        assert kill.error == "", f"{where}: the live index failed to answer: {kill.error}"
+        if kill.generation_after == kill.generation_before:
+            assert kill.fresh == kill.before and kill.kept == kill.before, f"{where}: same generation, other answers"
+        else:  # the build had published before the kill: a complete new generation of the same corpus
+            assert kill.fresh is not None and same_content(kill.fresh, run.reference), f"{where}: the new generation is not the corpus"
+            assert kill.kept == kill.fresh, f"{where}: a reader open across the kill answers otherwise"
+    assert run.last_build is not None and run.last_build.returncode == 0, f"the build after the kills: {run.last_build}"
+    assert run.tmp_after_last == [], "the build after the kills left tmp-* folders"
+    assert run.final is not None and same_content(run.final, run.reference) and run.final_kept == run.final
+
+
 def test_twenty_kill_9s_during_builds_leave_the_live_index(tmp_path: Path) -> None:
     rng = random.Random(SEED)
-    run = CrashRun()
-    crash_builds(tmp_path, "small", 300, 14, rng, run, words=200)
-    crash_builds(tmp_path, "big", 2050, 6, rng, run, words=40)  # 2 writer processes
-    print(f"crash run: {run.survived}/{len(run.kills)} kills survived; {run.kills}")
-    assert len(run.kills) == 20
-    assert run.problems == []
-    assert run.survived == 20
-    assert sum(1 for kill in run.kills if not kill["finished_first"]) >= 12, "most kills must land mid-build"
-    assert any(kill["processes"] >= 3 for kill in run.kills if kill["corpus"] == "big"), (
-        "some kills must land while the 2 writer processes run"
-    )
+    small = build_kills(tmp_path, "small", 300, 14, rng, words=200)
+    big = build_kills(tmp_path, "big", 2050, 6, rng, words=40)  # 2 writer processes
+    kills = small.kills + big.kills
+    print(f"crash run: {len(kills)} kills; {kills}")
+    assert len(kills) == 20
+    assert_survived(small)
+    assert_survived(big)
+    assert sum(1 for kill in kills if not kill.finished_first) >= 12, "most kills must land mid-build"
+    assert any(kill.processes >= 3 for kill in big.kills), "some kills must land while the 2 writer processes run"
 
 
 def test_kill_9_during_an_update_commit_leaves_a_whole_index(tmp_path: Path) -> None:
-    run = CrashRun()
-    crash_updates(tmp_path, 3, random.Random(SEED), run, synthetic=2050, edits=300)
+    run = update_kills(tmp_path, 3, random.Random(SEED), synthetic=2050, edits=300)
     print(f"update kills: {run.kills}")
-    assert run.problems == []
+    assert run.kills, "no kill was made"
+    for kill in run.kills:
+        assert kill.error == "", kill
+        assert kill.marked in (0, run.edits), f"half an update is visible: {kill.marked} of {run.edits} edits"
+        assert kill.documents == run.files
+    assert run.last_update is not None and run.last_update.returncode == 0, run.last_update
+    assert run.kept_marked == run.edits, "a reader open since before the killed updates never sees the edits"
+    assert (run.final_marked, run.final_documents) == (run.edits, run.files), "after the next update the index is not the corpus"
 
 
 def test_update_killed_between_commit_and_pointer_is_seen_after_the_next_update(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ from typing import Iterator
 import pytest
 
 import webapp
-from bench.reliability import ROOT, Server, rss_kb
+from support import ROOT
+from support.processes import rss_kb
+from support.servers import Server, start_server
 from webapp.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
@@ -27,7 +29,7 @@ SECRET = "planted-secret-7f3a9c"
 @pytest.fixture(scope="module")
 def server(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     work = tmp_path_factory.mktemp("limits")
-    with Server(sample_index, work / "server.log", workers=2) as running:
+    with start_server(sample_index, log=work / "server.log", workers=2) as running:
         yield running
 
 
@@ -156,8 +158,8 @@ def test_debug_environment_never_turns_on_the_debugger(sample_index: Path, tmp_p
     """`serve` with every debug switch in the environment: an exception is still the app's own 500."""
     env = {"FLASK_DEBUG": "1", "ARTICLE_SEARCH_DEBUG": "1", "ARTICLE_SEARCH_TESTING": "true",
            "ARTICLE_SEARCH_PROPAGATE_EXCEPTIONS": "true", "WERKZEUG_DEBUG_PIN": "off", "PYTHONPATH": str(ROOT)}
-    with Server(sample_index, tmp_path / "server.log", workers=1, env=env,
-                command=[sys.executable, "-c", FAILING_SERVE]) as server:
+    with start_server(sample_index, log=tmp_path / "server.log", workers=1, env=env,
+                      command=[sys.executable, "-c", FAILING_SERVE]) as server:
         api, _ = raw(server.port, request(b"/api/search?q=drug"))
         page, _ = raw(server.port, request(b"/search?q=drug"))
         console, _ = raw(server.port, request(b"/console"))

@@ -5,29 +5,96 @@ clients send a mix of searches, result pages and article pages. No request
 may fail or answer 5xx, and within 2 s of each commit every worker answers
 from the new generation: each response names its generation (X-Index-Generation)
 and the access log names the worker, and articles added (and removed) mid-run
-appear (and go) on every worker. The long form is tests/bench/reliability.py.
+appear (and go) on every worker. The run is recorded by support/rebuilds.py;
+its long form is tests/bench/reliability.py.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from bench.reliability import rebuild_run
+from support.load import Sample
+from support.rebuilds import PROBES, RebuildRun, rebuild_run
 
 pytestmark = pytest.mark.slow
 
 REQUESTS = 1500
+#: How soon after a commit every worker must answer from the new generation.
+SWITCH_SECONDS = 2.0
 
 
-def test_serving_through_a_build_and_two_updates(tmp_path: Path) -> None:
-    run = rebuild_run(tmp_path, requests=REQUESTS, concurrency=16, synthetic=150, max_seconds=150)
-    figures = run.figures()
-    print(f"rebuild run: {figures}")
-    assert run.problems == []
-    assert figures["requests"] >= REQUESTS and figures["failed"] == 0
-    assert len(run.commits) == 3 and len(run.workers) == 2
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RebuildRun:
+    recorded = rebuild_run(tmp_path_factory.mktemp("rebuild"), requests=REQUESTS, concurrency=16, synthetic=150,
+                           max_seconds=150)
+    print(f"rebuild run: {recorded.figures()}")
+    return recorded
+
+
+def test_the_writers_succeeded_and_the_load_outlived_them(run: RebuildRun) -> None:
+    assert [(command, code) for command, code, _ in run.writer_outputs] == [("build", 0), ("update", 0), ("update", 0)], (
+        run.writer_outputs)
+    assert [label for _, _, label in run.commits] == ["index build", "index update", "index update"], run.commits
+    assert run.load_outlived_writers, f"the load stopped (after {len(run.samples)} requests) before the writers had finished"
+    assert len(run.samples) >= REQUESTS
     # Both kinds of proof were exercised: probes before and after each commit.
-    kinds = {sample.kind.split(":")[0] for sample in run.samples}
-    assert {"api", "page", "article", "probe", "probe-search"} <= kinds
+    assert {"api", "page", "article", "probe", "probe-search"} <= {sample.kind.split(":")[0] for sample in run.samples}
+
+
+def test_no_request_failed_and_no_worker_was_replaced(run: RebuildRun) -> None:
+    failed = [f"{s.target}: {s.status} {s.error}" for s in run.samples if s.status == 0 or s.status >= 500]
+    assert failed == []
+    unexpected = [f"{s.target}: {s.status}" for s in run.samples if not s.kind.startswith("probe:") and s.status != 200]
+    assert unexpected == []
+    assert len(run.workers) == 2 and sorted(run.workers_after) == sorted(run.workers), "a worker crashed or timed out"
+
+
+def test_every_worker_answers_from_each_new_generation_within_two_seconds(run: RebuildRun) -> None:
+    late: list[str] = []
+    for n, (generation, when, label) in enumerate(run.commits):
+        end = run.commits[n + 1][1] if n + 1 < len(run.commits) else float("inf")
+        window = [s for s in run.samples if when + SWITCH_SECONDS <= s.started < end]
+        answered = {run.worker_of(sample) for sample in window}
+        assert set(run.workers) <= answered, f"a worker answered nothing {SWITCH_SECONDS:g} s after commit {n} ({label})"
+        late += [f"{s.target} from generation {s.generation}, {s.started - when:.2f} s after {generation} ({label})"
+                 for s in window if s.generation is not None and s.generation < generation]
+    assert late == []
+
+
+def test_articles_added_and_removed_mid_run_appear_and_go(run: RebuildRun) -> None:
+    wrong: list[str] = []
+    for sample in run.samples:
+        if not sample.kind.startswith("probe"):
+            continue
+        state = commits_seen(sample, run.commits)
+        if state is None:
+            continue  # in flight while a commit happened, or inside a switch window: old or new is fine
+        probe = next(p for p in PROBES if sample.kind.endswith(p.slug))
+        present = probe.present_after(state)
+        if sample.kind.startswith("probe:") and sample.status != (200 if present else 404):
+            wrong.append(f"{probe.slug} answered {sample.status} after commit {state} (present={present})")
+        elif sample.kind.startswith("probe-search:") and sample.status == 200:
+            total = json.loads(sample.body)["total"]
+            if total != (1 if present else 0):
+                wrong.append(f"search for {probe.word} found {total} after commit {state} (present={present})")
+    assert wrong == []
+
+
+def commits_seen(sample: Sample, commits: list[tuple[int, float, str]]) -> int | None:
+    """Index of the last commit ``sample`` must see (-1: none), or None when either answer is right.
+
+    A commit must show within SWITCH_SECONDS; one that came after the answer
+    must not show; one in between (or within the pointer watcher's 50 ms) may.
+    """
+    state = -1
+    for n, (_, when, _) in enumerate(commits):
+        if when + SWITCH_SECONDS <= sample.started:
+            state = n
+        elif when < sample.ended + 0.05:
+            return None
+        else:
+            break
+    return state

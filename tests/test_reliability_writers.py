@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from helpers import wait_for
-
-from bench.reliability import ROOT, article_file, corpus_count, make_corpus
 from indexer import IndexStore, SearchService, build_index
+from support import ROOT
+from support.corpora import article_text, copy_sample, corpus_count
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +37,13 @@ def add_articles(corpus: Path, first: int, count: int, word: str) -> None:
     folder.mkdir(exist_ok=True)
     for n in range(first, first + count):
         slug = f"writer-{n}"
-        (folder / f"{slug}.md").write_text(article_file(slug, 960_000 + n, f"Writer {n}", f"{word} number {n}"), "utf-8")
-
+        (folder / f"{slug}.md").write_text(
+            article_text(slug=slug, id=960_000 + n, title=f"Writer {n}", answer=f"{word} number {n}"), "utf-8"
+        )
 
 
 def test_two_updates_and_a_watch_take_turns(tmp_path: Path) -> None:
-    corpus = make_corpus(tmp_path / "corpus", 300)
+    corpus = copy_sample(tmp_path / "corpus", 300)
     index = tmp_path / "index"
     build_index(corpus, index)
     add_articles(corpus, 0, 200, "quokkawriter")

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from cluster import Nginx, Replica, get, nginx_binary, start_nginx, start_replica
+from support.servers import Nginx, Server, fetch, nginx_binary, start_nginx, start_server
 from indexer import build_index
 from indexer.index.snapshots import publish_index
 
@@ -26,15 +26,15 @@ QUERIES = ["drug tolerance", "photosynthesis light", "newton laws motion", "cold
 
 
 @pytest.fixture
-def cluster(corpus_dir: Path, tmp_path: Path) -> Iterator[tuple[Nginx, list[Replica], Path, Path]]:
+def cluster(corpus_dir: Path, tmp_path: Path) -> Iterator[tuple[Nginx, list[Server], Path, Path]]:
     index, snapshots = tmp_path / "index", tmp_path / "snapshots"
     build_index(corpus_dir, index)
     publish_index(index, snapshots)
-    replicas: list[Replica] = []
+    replicas: list[Server] = []
     nginx = None
     try:
         for n in range(3):
-            replicas.append(start_replica(snapshots, tmp_path / f"replica-{n}.log"))
+            replicas.append(start_server(index_from=snapshots, log=tmp_path / f"replica-{n}.log", workers=1))
         # One loopback address stands in for many clients here: the kit's per-address limits are off.
         nginx = start_nginx(tmp_path / "nginx", [replica.port for replica in replicas], client_limits=False)
         yield nginx, replicas, index, snapshots
@@ -45,7 +45,7 @@ def cluster(corpus_dir: Path, tmp_path: Path) -> Iterator[tuple[Nginx, list[Repl
             replica.kill()
 
 
-def test_stop_a_replica_and_publish_mid_run(cluster: tuple[Nginx, list[Replica], Path, Path], corpus_dir: Path, make_article) -> None:  # type: ignore[no-untyped-def]
+def test_stop_a_replica_and_publish_mid_run(cluster: tuple[Nginx, list[Server], Path, Path], corpus_dir: Path, make_article) -> None:  # type: ignore[no-untyped-def]
     """Clients keep searching while one replica stops and a new snapshot is published.
 
     The replica is stopped with SIGTERM (a deploy, a host shutdown): nginx
@@ -67,7 +67,7 @@ def test_stop_a_replica_and_publish_mid_run(cluster: tuple[Nginx, list[Replica],
             query = QUERIES[n % len(QUERIES)]
             n += 1
             try:
-                status, body = get(nginx.port, "/api/search?" + urllib.parse.urlencode({"q": query}))
+                status, _, body = fetch(nginx.port, "/api/search?" + urllib.parse.urlencode({"q": query}))
             except (OSError, http.client.HTTPException) as error:
                 failures.append(f"{query}: {error!r}")
                 continue

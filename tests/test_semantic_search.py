@@ -64,17 +64,33 @@ class FakeMeaning:
         return [self.cosines.get(docnum, 0.0) for docnum in docnums]
 
 
-def test_fusion_mixes_scaled_scores_and_keeps_every_lexical_match() -> None:
-    words = {1: 10.0, 2: 6.0, 3: 2.0, 4: 1.0}
-    meaning = FakeMeaning({1: 0.1, 2: 0.9, 3: 0.5, 5: 0.8, 6: SEMANTIC_MIN_SIMILARITY / 2})
+WORDS = {1: 10.0, 2: 6.0, 3: 2.0, 4: 1.0}
 
-    fused = fuse(words, meaning, depth=3, weight=0.5)
+
+def meaning_with(cosine_of_6: float) -> FakeMeaning:
+    """Doc 6 holds none of the words and is third nearest by meaning, so it is within depth 3 whatever its cosine."""
+    return FakeMeaning({1: 0.1, 2: 0.9, 3: 0.05, 5: 0.8, 6: cosine_of_6})
+
+
+def test_fusion_mixes_scaled_scores_and_keeps_every_lexical_match() -> None:
+    meaning = meaning_with(SEMANTIC_MIN_SIMILARITY - 0.01)
+    assert list(meaning.nearest(3)) == [2, 5, 6], "doc 6 is a meaning candidate by rank"
+
+    fused = fuse(WORDS, meaning, depth=3, weight=0.5)
 
     order = sorted(fused, key=lambda docnum: -fused[docnum])
-    # candidates: words' best 3 (1, 2, 3) and meaning's best 3 (2, 5, 3); doc 2 is strong on both
+    # candidates: words' best 3 (1, 2, 3) and meaning's best 3 above the floor (2, 5); doc 2 is strong on both
     assert order[:4] == [2, 1, 5, 3] and order[4:] == [4], fused
-    assert 6 not in fused, "too weak a similarity, and none of the words: not listed"
+    assert 6 not in fused, "below the cosine floor, and none of the words: not listed"
     assert fused[4] < 1.0 <= min(fused[docnum] for docnum in (1, 2, 3, 5)), "other word matches stay, after the candidates"
+
+
+def test_the_cosine_floor_alone_decides_a_meaning_only_candidate() -> None:
+    """The same candidates with doc 6 at the floor instead of just under it: now it is listed."""
+    below = fuse(WORDS, meaning_with(SEMANTIC_MIN_SIMILARITY - 0.01), depth=3, weight=0.5)
+    at = fuse(WORDS, meaning_with(SEMANTIC_MIN_SIMILARITY), depth=3, weight=0.5)
+    assert 6 not in below
+    assert 6 in at and at[6] >= 1.0, at
 
 
 def test_meaning_lifts_the_answer_the_words_alone_rank_lower(semantic_source: tuple[Path, Path]) -> None:
@@ -222,7 +238,6 @@ def test_without_the_model_search_still_ranks_by_meaning_and_writers_refuse(
 ) -> None:
     corpus, index = semantic_index
     monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     generation = IndexStore(index).require_pointer().generation
 
     # Queries are embedded by the index's own query encoder: a web server needs no model.
@@ -257,7 +272,6 @@ def test_an_index_without_a_query_encoder_embeds_queries_with_the_model(
     assert embedded == ["prices rising everywhere"]
 
     monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     with caplog.at_level(logging.WARNING), SearchService(index) as service, SearchService(index, semantic=False) as words:
         assert [hit.url for hit in service.search("drug tolerance").results] == [hit.url for hit in words.search("drug tolerance").results]
     assert "ranking by words alone" in caplog.text
@@ -268,7 +282,6 @@ def test_an_update_that_only_deletes_needs_no_model(
 ) -> None:
     corpus, index = semantic_index
     monkeypatch.setenv(indexer.semantic.model.MODEL_ENV, str(tmp_path / "no-model-here"))
-    monkeypatch.setattr(indexer.semantic.model, "_encoders", {})
     (corpus / "economics" / "what-causes-inflation.md").unlink()
 
     report = update_index(corpus, index)

@@ -27,8 +27,24 @@ def test_factory_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ARTICLE_SEARCH_REFRESH_SECONDS", "5")
     app = create_app()
     assert app.config["INDEX_DIR"] == "/srv/index"
-    assert app.extensions[EXTENSION].refresh_seconds == 5
+    assert app.config["REFRESH_SECONDS"] == 5
     assert create_app({"INDEX_DIR": "/tmp/x"}).config["INDEX_DIR"] == "/tmp/x", "the test mapping wins"
+
+
+def test_the_refresh_setting_reaches_the_search_service(
+    corpus_dir: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the environment to the searchers: an hour's refresh keeps the old generation; 0 sees the new one at once."""
+    monkeypatch.setenv("ARTICLE_SEARCH_INDEX", str(index_dir))
+    monkeypatch.setenv("ARTICLE_SEARCH_REFRESH_SECONDS", "3600")
+    slow = create_app().test_client()
+    monkeypatch.setenv("ARTICLE_SEARCH_REFRESH_SECONDS", "0")
+    eager = create_app().test_client()
+    for client in (slow, eager):
+        assert client.get("/api/search?q=tolerance").headers["X-Index-Generation"] == "1"
+    build_index(corpus_dir, index_dir)
+    assert slow.get("/api/search?q=tolerance").headers["X-Index-Generation"] == "1", "checked again within the hour"
+    assert eager.get("/api/search?q=tolerance").headers["X-Index-Generation"] == "2"
 
 
 def test_each_app_has_its_own_service(tmp_path: Path) -> None:

@@ -191,10 +191,19 @@ def test_embed_page_shows_marked_results_that_open_in_the_top_window(client: Any
     assert 'rel="search" type="application/opensearchdescription+xml"' in html
 
 
-def test_embed_page_without_a_query_is_just_the_form(client: Any) -> None:
-    html = client.get("/embed").get_data(as_text=True)
+@pytest.mark.parametrize("path", ["/embed", "/embed?q=", "/embed?q=+++", "/embed?q=&subject=Medicine"])
+def test_embed_page_without_a_query_is_just_the_form(client: Any, path: str) -> None:
+    """No query is not a search: the empty form, with no results, no "No results for" and no links out."""
+    response = client.get(path)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
     assert '<form class="search-form embed-form" role="search" action="/embed"' in html
-    assert "<ol" not in html and "See all" not in html
+    assert re.search(r'<input id="q" name="q" type="search" value="\s*"', html), "the box is empty"
+    body = html[html.index("</form>"):]
+    assert body.split() == ["</form>", "</main>", "</body>", "</html>"], body
+    for absent in ("No results for", "Try other words", "Did you mean", "Search results", "<ol", "See all",
+                   "Open the full search", 'class="notice"', "<q>"):
+        assert absent not in html
 
 
 def test_embed_page_keeps_subject_and_escapes_the_query(client: Any) -> None:

@@ -28,16 +28,18 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support
+
+from support import ROOT  # noqa: E402
+from support.servers import start_server  # noqa: E402
+
 EVALDATA = ROOT.parent / "shared" / "evaldata"
 QUERY_FILES = ["nfcorpus/queries_dev.tsv", "scifact/queries_train.tsv", "nfcorpus/queries_train.tsv"]
 
@@ -56,32 +58,6 @@ def load_queries() -> list[str]:
     queries = list(seen)
     random.Random(0).shuffle(queries)  # a fixed mix of short (NFCorpus) and long (SciFact) queries
     return queries
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(index: Path, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("article-search")), "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers), "--index", str(index)]
-    with open(log, "wb") as handle:
-        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"server exited: see {log}")
-        try:
-            status, _ = get(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "/healthz")
-            if status == 200:
-                return process, port
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    sys.exit(f"server did not start: see {log}")
 
 
 def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
@@ -173,8 +149,9 @@ def main() -> None:
     queries = load_queries()
     if len(queries) < 2 * args.queries:
         sys.exit(f"only {len(queries)} distinct queries; need {2 * args.queries}")
-    process, port = start_server(args.index, args.workers, args.log)
-    try:
+    server = start_server(args.index, log=args.log, workers=args.workers)
+    port = server.port
+    with server:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         documents = json.loads(get(connection, "/healthz")[1])["documents"]
         connection.close()
@@ -184,9 +161,6 @@ def main() -> None:
         api = latency(port, "/api/search", measured[0::2])
         page = latency(port, "/search", measured[1::2])
         load = throughput(port, queries[2 * args.queries : -20], args.concurrency, args.seconds)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     print(f"{documents} documents, {args.workers} gunicorn workers, loopback, {len(queries)} distinct queries available")
     for name, figures in (("/api/search", api), ("/search", page)):
         print(f"{name:12} {figures['n']:.0f} distinct queries, one at a time: p50 {figures['p50']:.1f} ms  "

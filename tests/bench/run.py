@@ -32,15 +32,16 @@ from typing import Any, Callable
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]  # bench/ and tests/
 
 import generate  # noqa: E402
 import load  # noqa: E402
 import reference  # noqa: E402
 
 from indexer import SearchService  # noqa: E402
+from support.servers import start_server  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from support import ROOT  # noqa: E402
 CLI = str(Path(sys.executable).with_name("article-search"))
 
 
@@ -148,19 +149,17 @@ def bench_size(size: int, workdir: Path, queries: list[str], seconds: float) -> 
     service.search(queries[0])
     result["cached_ms"] = (time.perf_counter() - started) * 1000
     # The real server.
-    process, port = load.start_server(index, 2, workdir / "server.log")
-    try:
+    server = start_server(index, log=workdir / "server.log", workers=2)
+    port = server.port
+    with server:
         result["api"] = load.latency(port, "/api/search", [f"{q} {size}" for q in queries])
         result["throughput"] = load.throughput(port, queries, 16, seconds)
-        result["worker_rss_mb"] = worker_rss_mb(process.pid)
+        result["worker_rss_mb"] = worker_rss_mb(server.process.pid)
         for count in (1, 50):
             word = f"zqxbench{count}x{time.time_ns() % 10**6}"
             edit(corpus, count, word)
             update_s, _ = timed_process([CLI, "index", "update", "--corpus", str(corpus), "--index", str(index)])
             result[f"update_{count}"] = {"seconds": update_s, "visible_after_s": until_served(port, word)}
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     result["ratios"] = {
         "build_time": build_s / ref_build,
         "search_p50": result["search"]["p50"] / result["reference_search"]["p50"],

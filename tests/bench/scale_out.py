@@ -19,7 +19,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import generate  # noqa: E402
 import load  # noqa: E402
-from cluster import start_nginx, start_replica  # noqa: E402
+from support.servers import start_nginx, start_server  # noqa: E402
 
 from indexer import build_index  # noqa: E402
 from indexer.index.snapshots import publish_index  # noqa: E402
@@ -42,7 +42,7 @@ def main() -> None:
         build_index(corpus, root / "index")
         publish_index(root / "index", root / "snapshots")
         for count in (1, 2, 3):
-            replicas = [start_replica(root / "snapshots", root / f"replica-{count}-{n}.log") for n in range(count)]
+            replicas = [start_server(index_from=root / "snapshots", log=root / f"replica-{count}-{n}.log", workers=1) for n in range(count)]
             nginx = start_nginx(root / f"nginx-{count}", [replica.port for replica in replicas], client_limits=False)
             try:
                 figures = load.throughput(nginx.port, queries, args.concurrency, args.seconds)
@@ -54,7 +54,7 @@ def main() -> None:
                   f"p50 {figures['load_p50']:.0f} ms, p99 {figures['load_p99']:.0f} ms under load")
         # kill -9 one of three replicas a third of the way into a run: nginx retries refused
         # connections, but a response the dying replica had begun to send cannot be retried.
-        replicas = [start_replica(root / "snapshots", root / f"replica-kill-{n}.log") for n in range(3)]
+        replicas = [start_server(index_from=root / "snapshots", log=root / f"replica-kill-{n}.log", workers=1) for n in range(3)]
         nginx = start_nginx(root / "nginx-kill", [replica.port for replica in replicas], client_limits=False)
         killer = threading.Timer(args.seconds / 3, replicas[0].kill)
         try:

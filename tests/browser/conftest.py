@@ -8,25 +8,20 @@ it). When either is missing the tests skip locally, but fail under CI.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from support import ROOT
+from support.servers import start_server
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / ".cache" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]
-STARTUP_SECONDS = 20
 
 
 def missing(what: str) -> None:
@@ -36,56 +31,15 @@ def missing(what: str) -> None:
     pytest.skip(what)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve_command() -> list[str]:
-    script = Path(sys.executable).with_name("article-search")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("article-search")
-    return [found] if found else [sys.executable, "-c", "from webapp.cli import main; main()"]
-
-
 @pytest.fixture(scope="session")
 def live_server(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`article-search serve` (gunicorn, 2 workers) on a free loopback port; yields its base url."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*serve_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-             "--index", str(sample_index)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(base, process, log_path)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_until_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"the server did not answer /healthz within {STARTUP_SECONDS} s:\n{log_path.read_text(errors='replace')}")
+        server = start_server(sample_index, log=tmp_path_factory.mktemp("server") / "server.log", workers=2)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    with server:
+        yield server.base
 
 
 @pytest.fixture(scope="session")

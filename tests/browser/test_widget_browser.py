@@ -9,11 +9,8 @@ the snippet (plus, where a test says so, hostile CSS or attributes).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from browser.conftest import ROOT, free_port, serve_command, wait_until_healthy
+from support.corpora import SAMPLE_CORPUS
+from support.servers import start_server
 from indexer import build_index
 
 pytestmark = pytest.mark.browser
@@ -124,31 +122,14 @@ def api(hosts: tuple[HostSite, HostSite], tmp_path_factory: pytest.TempPathFacto
     """Our app over the sample corpus plus an article with a hostile title, allowing only the first host."""
     work = tmp_path_factory.mktemp("widget")
     corpus = work / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    shutil.copytree(SAMPLE_CORPUS, corpus)
     (corpus / "testing").mkdir(exist_ok=True)
     front = yaml.safe_dump(HOSTILE_ARTICLE, sort_keys=False, allow_unicode=True, width=1000)
     (corpus / "testing" / "hostile-title.md").write_text(f"---\n{front}---\n", encoding="utf-8")
     build_index(corpus, work / "index")
-    port = free_port()
-    env = {**os.environ, "ARTICLE_SEARCH_CORS_ORIGINS": hosts[0].origin}
-    log_path = work / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*serve_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-             "--index", str(work / "index")],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, process, log_path)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no waiting on keep-alive connections
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = {"ARTICLE_SEARCH_CORS_ORIGINS": hosts[0].origin}
+    with start_server(work / "index", log=work / "server.log", workers=1, env=env) as server:
+        yield server.base
 
 
 @pytest.fixture

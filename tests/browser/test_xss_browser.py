@@ -16,9 +16,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from bench.reliability import Server
-from browser.conftest import ROOT
 from indexer import build_index
+from support.corpora import SAMPLE_CORPUS
+from support.servers import start_server
 
 pytestmark = pytest.mark.browser
 
@@ -74,13 +74,13 @@ def xss_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The sample corpus plus the payload article, served by `article-search serve`."""
     work = tmp_path_factory.mktemp("xss")
     corpus = work / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    shutil.copytree(SAMPLE_CORPUS, corpus)
     (corpus / "testing").mkdir()
     front = yaml.safe_dump(ARTICLE, sort_keys=False, allow_unicode=True, width=10_000)
     (corpus / "testing" / "xss-payloads.md").write_text(f"---\n{front}---\n", encoding="utf-8")
     report = build_index(corpus, work / "index")
     assert report.errors == [], "the payload article must be indexed, not skipped"
-    with Server(work / "index", work / "server.log", workers=1) as server:
+    with start_server(work / "index", log=work / "server.log", workers=1) as server:
         yield server.base
 
 
