@@ -60,3 +60,15 @@ def test_analyzer_pickles_and_keeps_stemming_separate_for_spelling() -> None:
     assert analyzer.has_morph()
     assert [t.text for t in analyzer("Running runs")] == ["run", "run"]
     assert [t.text for t in analyzer("Running runs", no_morph=True)] == ["running", "runs"]
+
+
+def test_indexes_written_before_the_stage_folders_still_unpickle_their_analysers() -> None:
+    """Whoosh pickles analysers by module name; indexes built by earlier versions name indexer.analysis."""
+    from indexer.index.analysis import keyword_analyzer
+
+    for analyzer in (text_analyzer(), keyword_analyzer()):
+        old = pickle.dumps(analyzer).replace(b"indexer.index.analysis", b"indexer.analysis")
+        assert b"indexer.analysis" in old
+        again = pickle.loads(old)
+        text = "Vitamin-D, Café; studies"
+        assert [token.text for token in again(text)] == [token.text for token in analyzer(text)]

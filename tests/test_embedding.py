@@ -149,7 +149,7 @@ def test_a_folder_without_a_model_says_how_to_get_one(tmp_path: Path) -> None:
 
 
 def test_the_installed_model_puts_paraphrases_nearer_than_other_topics() -> None:
-    assert find_model() is not None, "`make test` installs the model (make semantic)"
+    assert find_model() is not None, "`make test` installs the model (make install)"
     encoder = load_encoder()
     question, paraphrase, other = encoder.encode(
         ["why do medicines stop working after repeated use", "drug tolerance mechanisms", "how photosynthesis turns light into sugar"]

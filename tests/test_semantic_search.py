@@ -216,7 +216,7 @@ def test_a_build_without_scipy_says_what_to_install_before_indexing(
     generation = IndexStore(index).require_pointer().generation
     monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now raises ImportError
     monkeypatch.setitem(sys.modules, "scipy.sparse", None)
-    with pytest.raises(BuildError, match=r"needs SciPy.*make semantic"):
+    with pytest.raises(BuildError, match=r"needs SciPy.*make install"):
         build_index(corpus, index, semantic=True)
     assert IndexStore(index).require_pointer().generation == generation
 

