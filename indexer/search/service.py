@@ -26,6 +26,7 @@ from indexer.search.generation import Generation
 from indexer.search.highlight import Highlighter
 from indexer.search.passages import (
     CONFIDENT_ANSWER,
+    ScoredPassage,
     best_passage,
     idf_weight,
     passages_of,
@@ -219,6 +220,18 @@ class SearchService:
             answer=hits[0] if page == 1 and hits and _answers(hits[0], reader, highlighter) else None,
         )
 
+    def passage(self, text: str, article_id: int) -> ScoredPassage | None:
+        """The passage of one article that best answers ``text``, chosen as :meth:`search` chooses it
+        (for measuring the choice; a search gives each result's passage)."""
+        held, generation = self._pool.acquire()
+        parsed = generation.parse(text)
+        fields = held.searcher.document(article_id=article_id)
+        if not fields:
+            return None
+        highlighter = Highlighter(term for _, term in positive_terms(parsed.query))
+        reader = _PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
+        return reader.best(unpack_article(fields)["answer"])
+
     # -- articles and completions ------------------------------------------------
 
     def article(self, *, url: str | None = None, article_id: int | None = None) -> Article | None:
@@ -322,9 +335,12 @@ class _PassageReader:
             embed = semantic.embed_text
             self.similarity = lambda texts: [float(semantic.vector @ embed(text)) for text in texts]
 
+    def best(self, answer: str) -> ScoredPassage | None:
+        return best_passage(passages_of(answer), self.highlighter, self.weight_of, self.similarity)
+
     def read(self, answer: str, url: str) -> tuple[str, str, float]:
         """The passage's marked HTML, its url, and its score."""
-        best = best_passage(passages_of(answer), self.highlighter, self.weight_of, self.similarity)
+        best = self.best(answer)
         if best is None:
             return "", url, 0.0
         query = f"?{urlencode({'q': self.query})}" if self.query else ""

@@ -38,6 +38,7 @@ from indexer import IndexStore, SearchService, build_index, load_corpus, plain_t
 from indexer.semantic.model import SemanticUnavailable, load_encoder  # noqa: E402
 
 from fts5 import Fts5Reference  # noqa: E402
+import passages  # noqa: E402
 from metrics import has_relevant, mean, mrr_at, ndcg_at, recall_at  # noqa: E402
 
 CACHE = ROOT / ".cache" / "eval"
@@ -270,6 +271,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def passage_check(evaldata: Path, limit: int | None, semantic: bool) -> None:
+    """The answering passages against SciFact's evidence sentences (tests/eval/passages.py)."""
+    articles = cached_articles(evaldata, "scifact", False)
+    article_of = {source: article_id for article_id, source in cached_reference(articles, "scifact", False).source_ids().items()}
+    with SearchService(cached_index(articles, "scifact", False, False, semantic), semantic=semantic) as service:
+        passages.print_outcome(passages.measure(evaldata, "train", service, article_of, limit))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     evaldata = Path(os.environ.get("EVALDATA") or ROOT.parent / "shared" / "evaldata").resolve()
@@ -298,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         outcome = evaluate(evaldata, name, split, args.limit_queries, args.rebuild, not args.quiet, semantic)
         all_met &= print_table(outcome)
         print(f"  per-query report: {write_report(outcome).relative_to(ROOT)}")
+    if "scifact" in collections and args.split in (None, "train"):
+        passage_check(evaldata, args.limit_queries, semantic)
     print(f"\noverall: {'bar met' if all_met else 'bar not met'} (exit status stays 0; the figures are the result)")
     return 0
 
