@@ -137,3 +137,14 @@ def test_queries_never_run_the_model(fitted: QueryEncoder, monkeypatch: pytest.M
 
     monkeypatch.setattr(indexer.semantic.model.TextEncoder, "_forward", refuse)
     assert abs(float(np.linalg.norm(fitted.encode_query("why do prices rise"))) - 1.0) < 1e-3
+
+
+def test_fitting_the_titles_brings_a_title_nearer_its_article(
+    articles: tuple[list[str], list[str], np.ndarray], fitted: QueryEncoder, pieces_cache: Path
+) -> None:
+    """Each article's title is fitted to its vector too (TITLE_WEIGHT): short texts land where their articles are."""
+    titles, texts, vectors = articles
+    without = fit_query_encoder(load_encoder(), texts, vectors, cache=pieces_cache, title_weight=0)
+    near = np.median([float(fitted.encode_query(title) @ vector) for title, vector in zip(titles, vectors)])
+    before = np.median([float(without.encode_query(title) @ vector) for title, vector in zip(titles, vectors)])
+    assert near > before + 0.02, (near, before)

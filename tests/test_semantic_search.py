@@ -17,6 +17,7 @@ import pytest
 
 import indexer.semantic.fitting
 import indexer.semantic.model
+import indexer.semantic.query_encoder
 from indexer import BuildError, IndexStore, SearchService, build_index, update_index
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
 from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
@@ -62,6 +63,9 @@ class FakeMeaning:
 
     def similarity(self, docnums: list[int]) -> list[float]:
         return [self.cosines.get(docnum, 0.0) for docnum in docnums]
+
+    def refined(self, docnums: list[int], weight: float) -> "FakeMeaning":
+        return self  # no vectors to move towards: feedback changes nothing here
 
 
 WORDS = {1: 10.0, 2: 6.0, 3: 2.0, 4: 1.0}
@@ -132,9 +136,15 @@ def test_update_keeps_vectors_in_step_with_the_articles(semantic_index: tuple[Pa
     assert report.removed == ["economics/what-causes-inflation.md"] and report.added == ["testing/thermostat.md"]
     after = set(live_vectors(index).rows)
     assert len(after) == len(list(corpus.rglob("*.md"))) and len(before - after) == 1 and len(after - before) == 1
-    with SearchService(index) as service:
-        assert service.search("automatic heater switch").results[0].url == "/learn/testing/questions/thermostat"
+    with SearchService(index) as service, SearchService(index, semantic=False) as words:
+        # "switch" is in the thermostat and in the TCP/UDP article (network switches): by words
+        # alone they tie near the top; the new article's vector keeps it in the first two (since
+        # the query encoder fits titles and feeds back the best articles' vectors, TCP/UDP can
+        # come first on this 54-article corpus; the judged collections gain, tests/eval step 19).
+        top = [hit.url for hit in service.search("automatic heater switch").results[:2]]
+        assert "/learn/testing/questions/thermostat" in top, top
         assert INFLATION not in [hit.url for hit in service.search("money losing value over time").results]
+        assert INFLATION not in [hit.url for hit in words.search("inflation").results]
 
 
 def test_a_rebuild_embeds_only_what_changed(semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,8 +169,10 @@ def test_a_rebuild_embeds_only_what_changed(semantic_index: tuple[Path, Path], m
 
 
 def test_updates_refit_the_query_encoder_once_a_tenth_of_the_articles_is_new(
-    semantic_index: tuple[Path, Path], make_article: Any
+    semantic_index: tuple[Path, Path], make_article: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A large index waits for a tenth of new articles (here the sample stands in for one)."""
+    monkeypatch.setattr(indexer.semantic.query_encoder, "REFIT_ALWAYS_UPTO", 0)
     corpus, index = semantic_index
     folder = index / IndexStore(index).require_pointer().dir
     fitted = QueryEncoder.load(folder)
@@ -184,6 +196,20 @@ def test_updates_refit_the_query_encoder_once_a_tenth_of_the_articles_is_new(
     assert refitted.pieces[glacier].any(), "the refit gives the new word a vector"
     with SearchService(index) as service:
         assert service.search("how do glaciers move").results[0].url == "/learn/testing/questions/glaciers"
+
+
+def test_a_small_index_refits_at_every_update_that_embeds(semantic_index: tuple[Path, Path], make_article: Any) -> None:
+    corpus, index = semantic_index
+    folder = index / IndexStore(index).require_pointer().dir
+    fitted = QueryEncoder.load(folder)
+    assert fitted is not None and fitted.articles <= indexer.semantic.query_encoder.REFIT_ALWAYS_UPTO
+    glacier = fitted.tokenizer.token_to_id("glacier")
+    make_article(corpus / "testing", slug="glaciers", id=990_010, title="How do glaciers move?",
+                 answer="A glacier moves by internal deformation of its ice and by sliding on meltwater at its base.")
+    update_index(corpus, index)
+    refitted = QueryEncoder.load(folder)
+    assert refitted is not None and refitted.articles == fitted.articles + 1
+    assert refitted.pieces[glacier].any(), "one new article, and its new word already has a vector"
 
 
 def test_a_failed_refit_keeps_the_update_and_the_old_fit(
@@ -288,3 +314,19 @@ def test_an_update_that_only_deletes_needs_no_model(
 
     assert report.removed == ["economics/what-causes-inflation.md"]
     assert len(live_vectors(index)) == len(list(corpus.rglob("*.md")))
+
+
+def test_feedback_moves_the_query_towards_its_best_articles_vectors() -> None:
+    import numpy as np
+
+    from indexer.semantic.vectors import SemanticQuery, VectorMatrix
+
+    axes = np.eye(3, dtype=np.float32)
+    matrix = VectorMatrix(np.stack([axes[0], axes[1], axes[1] * 0.6 + axes[2] * 0.8]), np.array([True, True, True]))
+    query = SemanticQuery(matrix, lambda: axes[0], searcher=None)  # type: ignore[arg-type]
+    assert query.similarity([0, 1, 2]) == [1.0, 0.0, 0.0]
+    moved = query.refined([1], 1.0)
+    cosines = moved.similarity([0, 1, 2])
+    assert np.isclose(np.linalg.norm(moved.vector), 1.0)
+    assert cosines[1] > 0.7 and 0.0 < cosines[2] < cosines[1] < cosines[0] + 1e-6, cosines
+    assert query.refined([], 1.0) is query and query.refined([1], 0.0) is query

@@ -154,3 +154,14 @@ class SemanticQuery:
 
     def similarity(self, docnums: list[int]) -> list[float]:
         return self.dense.similarity(self.vector, docnums) if docnums else []
+
+    def refined(self, docnums: list[int], weight: float) -> "SemanticQuery":
+        """This query moved towards the mean vector of ``docnums`` (feedback in the space of meaning)."""
+        import numpy as np
+
+        rows = [docnum for docnum in docnums if self.dense.known[docnum]]
+        if not rows or weight <= 0:
+            return self
+        moved = self.vector + weight * self.dense.matrix[rows].mean(axis=0)
+        norm = float(np.linalg.norm(moved))
+        return SemanticQuery(self.dense, self.embed, self.searcher, self.embed_text, moved / norm if norm > 0 else moved)
