@@ -36,7 +36,7 @@ def facet_links(html: str, facet: str) -> dict[str, tuple[int, dict[str, list[st
     links = {}
     for attrs, body in re.findall(r"<a ([^>]*)>(.*?)</a>", block, re.S):
         href = unescape(re.search(r'href="([^"]*)"', attrs)[1])  # type: ignore[index]
-        label = re.sub(r"<span class=\"(?:check|visually-hidden)\".*?</span>|<[^>]+>", "", body).strip()
+        label = re.sub(r"<[^>]+>", "", body).strip()
         name, _, count = label.rpartition(" ")
         links[name.strip()] = (int(count), parse_qs(urlsplit(href).query), 'aria-current="true"' in attrs)
     return links
