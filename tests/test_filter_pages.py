@@ -120,3 +120,21 @@ def test_a_bad_year_or_sort_is_a_400_page_that_says_what_is_allowed(client: Any,
     assert response.status_code == 400
     body = response.get_data(as_text=True)
     assert ("four digits" in body) if query.startswith("year") else ("relevance, newest" in body)
+
+
+def test_the_iframe_page_takes_the_same_filters_and_sort(client: Any) -> None:
+    html = page_of(client, "/embed?q=cause&subject=History&year=2025&year=2024&sort=newest")
+    assert len(re.findall(r"<li>", html)) == 5, "History's five matches in 2024 and 2025 (five a page)"
+    form = html[html.index("<form") : html.index("</form>")]
+    assert re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form) == [
+        ("subject", "History"), ("year", "2025"), ("year", "2024"), ("sort", "newest")
+    ]
+    see_all = unescape(re.search(r'class="embed-all"><a target="_top" href="([^"]+)"', html)[1])  # type: ignore[index]
+    assert parse_qs(urlsplit(see_all).query) == {"q": ["cause"], "subject": ["History"], "year": ["2025", "2024"], "sort": ["newest"]}
+    assert "four digits" in page_of(client, "/embed?q=cause&year=20")
+
+
+def page_of(client: Any, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return str(response.get_data(as_text=True))

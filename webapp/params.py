@@ -14,7 +14,7 @@ import re
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-__all__ = ["MAX_RAW_QUERY", "text_arg", "subject_arg", "subjects_arg", "years_arg", "sort_arg", "int_arg", "clamped_int_arg"]
+__all__ = ["MAX_RAW_QUERY", "text_arg", "subjects_arg", "years_arg", "sort_arg", "int_arg", "clamped_int_arg"]
 
 #: A cheap bound before the indexer's own cleaning (which keeps 500 characters).
 MAX_RAW_QUERY = 2000
@@ -29,11 +29,6 @@ def text_arg(name: str, limit: int = MAX_RAW_QUERY) -> str:
     """Return parameter ``name`` (or ""), cut to ``limit`` characters, control characters removed."""
     value = request.args.get(name, "")[:limit]
     return _CONTROL.sub(" ", value)
-
-
-def subject_arg() -> str | None:
-    """Return the subject filter, or None for all subjects."""
-    return " ".join(text_arg("subject", MAX_SUBJECT).split()) or None
 
 
 def subjects_arg() -> list[str]:

@@ -26,7 +26,7 @@ from flask import (
 from indexer import SearchError
 from webapp.cors import ANY
 from webapp.cors import EXTENSION as CORS_EXTENSION
-from webapp.params import clamped_int_arg, subject_arg, text_arg
+from webapp.params import clamped_int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
 __all__ = ["bp", "FRAMEABLE_ENDPOINTS", "ATTRIBUTES", "THEME"]
@@ -95,15 +95,17 @@ def embed_js() -> Response:
 def embed() -> str:
     """A small results page made for iframes: no header or footer, links open in the top window."""
     q = text_arg("q")
-    subject = subject_arg()
+    # The filters as given, kept in the page's form and links (the search checks them).
+    subjects, years, sort = [s for s in subjects_arg() if s], [y for y in years_arg() if y], sort_arg()
+    filters = {"subject": subjects, "year": years, "sort": sort or None}
     per_page = clamped_int_arg("per_page", EMBED_PER_PAGE, 1, MAX_EMBED_PER_PAGE)
     results, error = None, None
     if q.strip():
         try:
-            results = get_service().search(q, page=1, per_page=per_page, subject=subject)
+            results = get_service().search(q, page=1, per_page=per_page, subject=subjects, year=years, sort=sort)
         except SearchError as problem:
             error = str(problem)
-    return render_template("embed.html", q=q, subject=subject, per_page=per_page, results=results, error=error)
+    return render_template("embed.html", q=q, filters=filters, per_page=per_page, results=results, error=error)
 
 
 @bp.get("/opensearch.xml")

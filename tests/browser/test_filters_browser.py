@@ -129,3 +129,27 @@ def test_filtered_results_are_accessible_and_fit_a_phone(
         assert serious == []
     finally:
         context.close()
+
+
+def test_widget_attributes_filter_and_sort_its_searches(page: Any, console_errors: list[str], dated_server: str) -> None:
+    page.goto(f"{dated_server}/embedding")  # the guide loads embed.js under the site's CSP
+    page.evaluate("""() => {
+        const box = document.createElement("article-search");
+        box.id = "filtered";
+        for (const [name, value] of [["subject", "History, Medicine"], ["year", "2025"], ["sort", "newest"]]) box.setAttribute(name, value);
+        document.querySelector(".demo").append(box);
+    }""")
+    box = page.locator("#filtered input")
+    with page.expect_response(lambda response: "/api/search?" in response.url) as answer:
+        box.fill("cause")
+    asked = parse_qs(urlsplit(answer.value.url).query)
+    assert asked == {"q": ["cause"], "per_page": ["5"], "subject": ["History", "Medicine"], "year": ["2025"], "sort": ["newest"]}
+    body = answer.value.json()
+    assert body["total"] == 4
+    options = page.locator("#filtered [role=option]")
+    options.first.wait_for()
+    assert options.count() == 4
+    assert set(page.locator("#filtered [part=subject]").all_inner_texts()) == {"History"}
+    see_all = parse_qs(urlsplit(page.locator("#filtered [part=see-all]").get_attribute("href") or "").query)
+    assert see_all == {"q": ["cause"], "subject": ["History", "Medicine"], "year": ["2025"], "sort": ["newest"]}
+    assert console_errors == []
