@@ -33,6 +33,7 @@ from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 from webapp.api import error_response as api_error_response
 from webapp.api import is_api_path
+from webapp.facets import chosen_values, facet_groups, filtered_by
 from webapp.params import clamped_int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
@@ -143,59 +144,9 @@ def _view(results: SearchResults) -> dict[str, Any]:
         "has_words": bool(typed),
         "plain_query": plain if searchable and plain != results.query else None,
         "pages": _page_window(results.page, results.pages),
-        "facet_groups": _facet_groups(results),
-        "filtered_by": _filtered_by(results),
+        "facet_groups": facet_groups(results, _search_url),
+        "filtered_by": filtered_by(results),
     }
-
-
-#: The facets of the results page: (parameter, heading, the "all" choice's label).
-FACETS = [("subject", "Subject", "All subjects"), ("year", "Year", "All years")]
-
-
-def _facet_groups(results: SearchResults) -> list[dict[str, Any]]:
-    """Each facet with its values: (value, count, chosen, the url that toggles it), chosen ones kept even at 0."""
-    groups = []
-    for name, heading, everything in FACETS:
-        counts, chosen = _facet_counts(results, name), _chosen(results, name)
-        values = {**counts, **{value: counts.get(value, 0) for value in chosen}}
-        if not values:
-            continue
-        groups.append({
-            "name": name,
-            "heading": heading,
-            "all": everything,
-            "all_count": results.facet_totals.get(name, 0),
-            "all_url": _search_url(results, **{name: [], "page": 1}),
-            "any_chosen": bool(chosen),
-            "options": [(value, count, value in chosen, _toggle_url(results, name, value)) for value, count in values.items()],
-        })
-    return groups
-
-
-def _facet_counts(results: SearchResults, name: str) -> dict[str, int]:
-    return results.facets if name == "subject" else results.year_facets
-
-
-def _chosen(results: SearchResults, name: str) -> list[str]:
-    """The chosen values of facet ``name``, as they appear in urls."""
-    return list(results.subjects) if name == "subject" else [f"{year:04d}" for year in results.years]
-
-
-def _toggle_url(results: SearchResults, name: str, value: str) -> str:
-    """The results url with ``value`` added to facet ``name`` (or removed, if chosen), from page 1."""
-    chosen = _chosen(results, name)
-    values = [other for other in chosen if other != value] if value in chosen else sorted([*chosen, value])
-    return _search_url(results, **{name: values, "page": 1})
-
-
-def _filtered_by(results: SearchResults) -> str:
-    """The filters in words, for the summary: "in Medicine or Biology from 2025"."""
-    parts = []
-    if results.subjects:
-        parts.append("in " + " or ".join(results.subjects))
-    if results.years:
-        parts.append("from " + " or ".join(_chosen(results, "year")))
-    return " ".join(parts)
 
 
 def _page_window(current: int, last: int, reach: int = 2) -> list[int | None]:
@@ -222,7 +173,7 @@ def _search_params(results: SearchResults | None = None, **changes: Any) -> dict
         params = {
             "q": results.query,
             "subject": list(results.subjects),
-            "year": _chosen(results, "year"),
+            "year": chosen_values(results, "year"),
             "sort": results.sort,
             "page": results.page,
         }
