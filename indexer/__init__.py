@@ -17,6 +17,7 @@ The pipeline, one module per step::
     query.py      what a student types -> a Whoosh query, malformed syntax as plain words
     ranking.py    BM25F, and its fusion with similarity of meaning when the index has vectors
     search.py     SearchService: per-thread searchers, ranking, facets, snippets, caching
+    filters.py    subject and year filters (OR within, AND across), facet counts, newest first
     highlight.py  <mark> query terms in titles, snippets and pages, everything else escaped
     spelling.py   did-you-mean, unmatched words, completions
     watch.py      keep the index current as files change
