@@ -40,6 +40,7 @@ The pipeline, one folder per stage and one idea per module::
       query.py      what a student types -> a Whoosh query, malformed syntax as plain words
       ranked.py     which matches come first
       passages.py   the passage of each answer that answers the query
+      filters.py    subject and year filters, their facet counts, and sorting by date
       highlight.py  <mark> query terms in titles, snippets and pages, everything else escaped
       spelling.py   did-you-mean, unmatched words, completions
       results.py    what a search answers

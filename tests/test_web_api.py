@@ -26,7 +26,8 @@ def test_search_shape_and_ranking(client: Any) -> None:
     assert body["total"] > 3 and len(body["results"]) == 3
     assert isinstance(body["took_ms"], (int, float)) and body["took_ms"] >= 0
     assert body["suggestion"] is None
-    assert list(body["facets"]) == ["subject"]
+    assert list(body["facets"]) == ["subject", "year"]
+    assert body["facets"]["year"] == {"2025": body["total"]}
     assert body["facets"]["subject"]["Medicine"] >= 1
     assert sum(body["facets"]["subject"].values()) == body["total"]
     first = body["results"][0]
@@ -48,7 +49,8 @@ def test_search_pages_and_subject_filter(client: Any) -> None:
     medicine = client.get("/api/search?q=drug+tolerance+mechanisms&subject=Medicine&per_page=50").get_json()
     assert medicine["total"] == everything["facets"]["subject"]["Medicine"]
     assert {hit["subject"] for hit in medicine["results"]} == {"Medicine"}
-    assert medicine["facets"] == everything["facets"], "facet counts ignore the subject filter"
+    assert medicine["facets"]["subject"] == everything["facets"]["subject"], "subject counts ignore the subject filter"
+    assert medicine["facets"]["year"] == {"2025": medicine["total"]}, "year counts respect it"
 
 
 def test_search_page_past_the_end_is_empty_not_an_error(client: Any) -> None:
@@ -67,7 +69,7 @@ def test_search_with_nothing_to_search_is_empty(client: Any, q: str) -> None:
     response = client.get("/api/search", query_string={"q": q})
     assert response.status_code == 200
     body = response.get_json()
-    assert (body["ok"], body["total"], body["results"], body["facets"]) == (True, 0, [], {"subject": {}})
+    assert (body["ok"], body["total"], body["results"], body["facets"]) == (True, 0, [], {"subject": {}, "year": {}})
 
 
 @pytest.mark.parametrize(

@@ -84,10 +84,14 @@ def test_search_advertises_its_json_twin(client: Any) -> None:
 def test_subject_facets_filter_and_keep_the_query(client: Any) -> None:
     html = text(client.get("/search?q=drug+tolerance+mechanisms"))
     facets = html[html.index('class="facets"') : html.index("</nav>")]
-    assert re.search(r'href="/search\?q=drug\+tolerance\+mechanisms&amp;subject=Medicine">Medicine <span class="count">\d+</span>', facets)
-    assert 'aria-current="true">All subjects' in facets
+    assert re.search(
+        r'href="/search\?q=drug\+tolerance\+mechanisms&amp;subject=Medicine" data-value="Medicine">'
+        r'<span class="facet-name">Medicine</span> <span class="count">\d+</span>', facets
+    )
+    assert 'aria-current="true"><span class="facet-name">All subjects' in facets
     filtered = text(client.get("/search?q=drug+tolerance+mechanisms&subject=Medicine"))
-    assert 'subject=Medicine" aria-current="true">Medicine' in filtered
+    # The chosen subject is marked, and its link takes it away again.
+    assert re.search(r'href="/search\?q=drug\+tolerance\+mechanisms" data-value="Medicine" aria-current="true">', filtered)
     subjects = re.findall(r'<span class="subject">([^<]+)</span>', filtered)
     assert subjects and set(subjects) == {"Medicine"}
     assert "in Medicine" in filtered

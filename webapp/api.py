@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from indexer import SearchError
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
-from webapp.params import int_arg, subject_arg, text_arg
+from webapp.params import int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
 __all__ = ["bp", "is_api_path", "json_error", "error_response", "openapi_document"]
@@ -32,7 +32,8 @@ _ID = re.compile(r"[0-9]{1,19}")
 
 #: What to do, per status, when the error itself carries no more specific advice.
 HINTS = {
-    400: "the request's parameters are not valid: check them against /api/search?q=words&page=1&per_page=10",
+    400: "the request's parameters are not valid: check them against "
+    "/api/search?q=words&page=1&per_page=10&subject=Medicine&year=2025&sort=relevance",
     404: "no such resource: the API answers /api/search?q=, /api/suggest?q=, /api/articles/<id> and /healthz "
     "(described at /openapi.json)",
     405: "this url answers GET only: send a GET request",
@@ -69,11 +70,13 @@ bp.register_error_handler(HTTPException, error_response)
 
 @bp.get("/api/search")
 def search() -> Response:
-    """Search: ``q``, ``page`` (1-1000), ``per_page`` (1-50), ``subject``."""
+    """Search: ``q``, ``page`` (1-1000), ``per_page`` (1-50), ``subject`` and ``year`` (each repeatable), ``sort``."""
     page = int_arg("page", 1, 1, MAX_PAGE)
     per_page = int_arg("per_page", 10, 1, MAX_PER_PAGE)
     try:
-        results = get_service().search(text_arg("q"), page=page, per_page=per_page, subject=subject_arg())
+        results = get_service().search(
+            text_arg("q"), page=page, per_page=per_page, subject=subjects_arg(), year=years_arg(), sort=sort_arg()
+        )
     except SearchError as error:
         return json_error(400, str(error))
     return jsonify(results.as_dict())

@@ -25,16 +25,17 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup, escape
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.security import safe_join
 
-from indexer import Article, SearchResults, render_markdown
+from indexer import Article, SearchError, SearchResults, render_markdown
 from indexer.search.passages import answer_blocks, block_ids
 from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 from webapp.api import error_response as api_error_response
 from webapp.api import is_api_path
-from webapp.params import clamped_int_arg, subject_arg, text_arg
+from webapp.facets import chosen_values, facet_groups, filtered_by
+from webapp.params import clamped_int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
 __all__ = ["bp", "error_response", "cache_static"]
@@ -70,7 +71,6 @@ def search() -> Any:
     """The search box, and when ``q`` has words, one page of ranked results."""
     service = get_service()
     q = text_arg("q")
-    subject = subject_arg()
     per_page = clamped_int_arg("per_page", current_app.config["PER_PAGE"], 1, MAX_PER_PAGE)
     page = clamped_int_arg("page", 1, 1, MAX_PAGE)
     if not q.strip():
@@ -78,7 +78,10 @@ def search() -> Any:
         return render_template(
             "search.html", q="", results=None, documents=service.stats()["documents"], per_page_hidden=hidden
         )
-    results = service.search(q, page=page, per_page=per_page, subject=subject)
+    try:
+        results = service.search(q, page=page, per_page=per_page, subject=subjects_arg(), year=years_arg(), sort=sort_arg())
+    except SearchError as error:  # a year or sort typed wrong: say what is allowed
+        raise BadRequest(str(error)) from None
     if results.total and page > results.pages:
         return redirect(_search_url(results, page=results.pages))
     json_url = url_for("api.search", **_search_params(results, page=results.page))
@@ -133,17 +136,17 @@ def _article_view(found: Article, q: str) -> dict[str, Any]:
 def _view(results: SearchResults) -> dict[str, Any]:
     """What the results template needs beyond the results themselves."""
     typed = {word.lower() for word in _WORD.findall(results.query)}
-    facets_total = sum(results.facets.values())
     plain = " ".join(_QUERY_SYNTAX.sub(" ", results.query).split())
     searchable = typed - {word.lower() for word in results.unmatched}  # words some article contains
     return {
         "first_rank": (results.page - 1) * results.per_page + 1,
         # Each hit with the forms of the query's words it matched beyond those typed ("drugs" for "drug").
         "rows": [(hit, [term for term in hit.matched_terms if term.lower() not in typed]) for hit in results.results],
-        "facets_total": facets_total,
         "has_words": bool(typed),
         "plain_query": plain if searchable and plain != results.query else None,
         "pages": _page_window(results.page, results.pages),
+        "facet_groups": facet_groups(results, _search_url),
+        "filtered_by": filtered_by(results),
     }
 
 
@@ -162,16 +165,27 @@ def _page_window(current: int, last: int, reach: int = 2) -> list[int | None]:
 
 
 def _search_params(results: SearchResults | None = None, **changes: Any) -> dict[str, Any]:
-    """The current search's parameters (q, subject, per_page, page) with ``changes`` applied."""
+    """The current search's parameters (q, subject, year, sort, per_page, page) with ``changes`` applied.
+
+    A facet's values are a list: the url repeats the parameter (``subject=A&subject=B``).
+    """
     params: dict[str, Any] = {}
     if results is not None:
-        params = {"q": results.query, "subject": results.subject, "page": results.page}
+        params = {
+            "q": results.query,
+            "subject": list(results.subjects),
+            "year": chosen_values(results, "year"),
+            "sort": results.sort,
+            "page": results.page,
+        }
         if results.per_page != current_app.config["PER_PAGE"]:
             params["per_page"] = results.per_page
     params.update(changes)
     if params.get("page") == 1:
         params.pop("page")
-    return {key: value for key, value in params.items() if value not in (None, "")}
+    if params.get("sort") == "relevance":
+        params.pop("sort")
+    return {key: value for key, value in params.items() if value not in (None, "", [])}
 
 
 @bp.app_context_processor
@@ -181,7 +195,7 @@ def _template_constants() -> dict[str, Any]:
 
 @bp.app_template_global("search_url")
 def _search_url(results: SearchResults | None = None, **changes: Any) -> str:
-    """A /search url that keeps the current query, subject and page size."""
+    """A /search url that keeps the current query, filters, sort and page size."""
     return url_for("pages.search", **_search_params(results, **changes))
 
 

@@ -14,11 +14,13 @@ import re
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-__all__ = ["MAX_RAW_QUERY", "text_arg", "subject_arg", "int_arg", "clamped_int_arg"]
+__all__ = ["MAX_RAW_QUERY", "text_arg", "subjects_arg", "years_arg", "sort_arg", "int_arg", "clamped_int_arg"]
 
 #: A cheap bound before the indexer's own cleaning (which keeps 500 characters).
 MAX_RAW_QUERY = 2000
 MAX_SUBJECT = 200
+#: Values of one repeated parameter read at most (the indexer refuses more than 20 anyway).
+MAX_REPEATS = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WHOLE = re.compile(r"([+-]?[0-9]{1,12})(?:\.0+)?")
 
@@ -29,9 +31,20 @@ def text_arg(name: str, limit: int = MAX_RAW_QUERY) -> str:
     return _CONTROL.sub(" ", value)
 
 
-def subject_arg() -> str | None:
-    """Return the subject filter, or None for all subjects."""
-    return " ".join(text_arg("subject", MAX_SUBJECT).split()) or None
+def subjects_arg() -> list[str]:
+    """Return every ``subject`` given (``subject=A&subject=B`` means either); the indexer drops empty ones."""
+    values = (_CONTROL.sub(" ", value[:MAX_SUBJECT]) for value in request.args.getlist("subject")[:MAX_REPEATS])
+    return [" ".join(value.split()) for value in values]
+
+
+def years_arg() -> list[str]:
+    """Return every ``year`` given, as typed (the indexer checks they are four digits, or empty)."""
+    return [value[:20] for value in request.args.getlist("year")[:MAX_REPEATS]]
+
+
+def sort_arg() -> str:
+    """Return ``sort`` as typed (the indexer checks it), or "" for the default."""
+    return text_arg("sort", 20)
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

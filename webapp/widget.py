@@ -26,7 +26,7 @@ from flask import (
 from indexer import SearchError
 from webapp.cors import ANY
 from webapp.cors import EXTENSION as CORS_EXTENSION
-from webapp.params import clamped_int_arg, subject_arg, text_arg
+from webapp.params import clamped_int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
 __all__ = ["bp", "FRAMEABLE_ENDPOINTS", "ATTRIBUTES", "THEME"]
@@ -49,7 +49,9 @@ ATTRIBUTES = [
     ("label", "Search articles", "Accessible name of the search box, read by screen readers."),
     ("placeholder", "the label", "Hint text shown in the empty search box."),
     ("results", "5", "How many results to show, from 1 to 20."),
-    ("subject", "all subjects", "Only search this subject, e.g. Medicine."),
+    ("subject", "all subjects", "Only search this subject, e.g. Medicine; several, comma-separated, for any of them."),
+    ("year", "all years", "Only articles dated in this year, e.g. 2025; several, comma-separated, for any of them."),
+    ("sort", "relevance", "relevance (best first) or newest (newest first)."),
     ("target", "_self", "Where articles open: _self, _blank, _top or _parent."),
     ("shortcut", "none", "One key, e.g. /, that focuses the box from anywhere on the page."),
     ("timeout", "8000", "Milliseconds to wait for an answer before saying search is slow (500 to 60000)."),
@@ -93,15 +95,17 @@ def embed_js() -> Response:
 def embed() -> str:
     """A small results page made for iframes: no header or footer, links open in the top window."""
     q = text_arg("q")
-    subject = subject_arg()
+    # The filters as given, kept in the page's form and links (the search checks them).
+    subjects, years, sort = [s for s in subjects_arg() if s], [y for y in years_arg() if y], sort_arg()
+    filters = {"subject": subjects, "year": years, "sort": sort or None}
     per_page = clamped_int_arg("per_page", EMBED_PER_PAGE, 1, MAX_EMBED_PER_PAGE)
     results, error = None, None
     if q.strip():
         try:
-            results = get_service().search(q, page=1, per_page=per_page, subject=subject)
+            results = get_service().search(q, page=1, per_page=per_page, subject=subjects, year=years, sort=sort)
         except SearchError as problem:
             error = str(problem)
-    return render_template("embed.html", q=q, subject=subject, per_page=per_page, results=results, error=error)
+    return render_template("embed.html", q=q, filters=filters, per_page=per_page, results=results, error=error)
 
 
 @bp.get("/opensearch.xml")

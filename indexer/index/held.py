@@ -25,8 +25,11 @@ from whoosh.searching import Searcher
 
 __all__ = ["HeldSearcher", "open_held", "HELD_COLUMNS"]
 
-#: The columns read at query time: facet counts, ids for exports, vectors by content.
-HELD_COLUMNS = ("subject", "article_id", "content_hash")
+#: The columns read at query time: facet counts, ids for exports, vectors by content, dates to filter and sort by.
+HELD_COLUMNS = ("subject", "article_id", "content_hash", "date")
+#: Columns read as Whoosh stores them: a date as a whole number that grows with it (an undated
+#: article's, the column default, overflows when translated to a datetime).
+RAW_COLUMNS = frozenset({"date"})
 #: How often to reopen when commits keep landing while the files are opened.
 RETRIES = 20
 
@@ -98,4 +101,4 @@ def _open_files(searcher: Searcher, columns: tuple[str, ...]) -> dict[str, Any]:
             for name in scored:
                 leaf.doc_field_length(0, name, 0)
     reader = searcher.reader()
-    return {name: reader.column_reader(name) for name in columns if name in schema}
+    return {name: reader.column_reader(name, translate=name not in RAW_COLUMNS) for name in columns if name in schema}

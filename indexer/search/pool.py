@@ -110,8 +110,11 @@ class SearcherPool:
             return self._generation
 
     def _register(self, held: HeldSearcher) -> None:
-        alive = {thread.ident for thread in threading.enumerate()}
         with self._lock:
+            # Which threads live is read under the lock: read before it, a thread that started
+            # and registered meanwhile looked dead, and its searcher was closed under it (every
+            # search on that thread then failed with ReaderClosed until the index moved on).
+            alive = {thread.ident for thread in threading.enumerate()}
             self._open[threading.get_ident()] = held
             for ident in [ident for ident in self._open if ident not in alive]:
                 self._open.pop(ident).close()

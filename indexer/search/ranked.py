@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from whoosh import query as wq
 
@@ -28,7 +28,7 @@ __all__ = ["Ranked", "rank"]
 class Ranked:
     hits: list[tuple[int, float]]  # (document number, score), best first
     total: int  # how many documents match in all
-    unfiltered: frozenset[int] = frozenset()  # every match before ``filter_q`` (for facet counts)
+    unfiltered: frozenset[int] = frozenset()  # every match before ``keep`` (for facet counts)
     partial: bool = False  # the time limit ran out: these are the documents scored in time
 
 
@@ -37,17 +37,19 @@ def rank(
     held: HeldSearcher,
     q: wq.Query,
     limit: int,
-    filter_q: wq.Query | None = None,
+    keep: Callable[[int], bool] | None = None,
     time_limit: float | None = None,
     semantic: Semantic | None = None,
+    order: Callable[[tuple[int, float]], Any] | None = None,
 ) -> Ranked:
-    """Return the best ``limit`` documents matching ``q`` (within ``filter_q``), best first.
+    """Return the best ``limit`` documents matching ``q`` (those ``keep`` passes), best first.
 
     With ``time_limit`` (seconds), scoring stops when it runs out and the
     result is marked partial, so no query can hold a worker for long. With
     ``semantic``, a plain query's ranking is fused with similarity of meaning
     (:func:`fuse`); a query with structure (phrases, exclusions, fields) asks
-    for exact matches and keeps its lexical order.
+    for exact matches and keeps its lexical order. ``order`` (a key of
+    (document number, score) pairs) puts them in another order than by score.
     """
     clock = Clock(time_limit)
     words, extra = _split_terms(positive_terms(q))
@@ -59,10 +61,15 @@ def rank(
     elif semantic is not None:
         scores = fuse(scores, semantic)
     unfiltered = frozenset(scores)
-    if filter_q is not None:
-        scores = _restrict(scores, searcher.docs_for_query(filter_q))
-    best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
+    if keep is not None:
+        scores = {docnum: score for docnum, score in scores.items() if keep(docnum)}
+    best = heapq.nsmallest(limit, scores.items(), key=order or _by_score)
     return Ranked(best, len(scores), unfiltered, clock.expired)
+
+
+
+def _by_score(item: tuple[int, float]) -> tuple[float, int]:
+    return -item[1], item[0]
 
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Hit", "SearchResults"]
@@ -49,14 +49,24 @@ class SearchResults:
     per_page: int
     took_ms: float
     suggestion: str | None
-    facets: dict[str, int]
+    facets: dict[str, int]  # matches per subject, within the year filter
     results: tuple[Hit, ...]
-    subject: str | None = None
     unmatched: tuple[str, ...] = ()  # words of the query that no article contains
     generation: int = 0
     corrected: str | None = None  # the spelling-corrected query these results are for, if one was needed
     partial: bool = False  # the time limit ran out before every match was scored
     answer: Hit | None = None  # the first result, when its passage answers confidently (page 1 only)
+    year_facets: dict[str, int] = field(default_factory=dict)  # matches per year ("2025"), within the subject filter
+    #: What each facet's "all" choice gives: {"subject": matches within the year filter, "year": within the subject filter}.
+    facet_totals: dict[str, int] = field(default_factory=dict)
+    subjects: tuple[str, ...] = ()  # the subject filter (any of these), sorted
+    years: tuple[int, ...] = ()  # the year filter (any of these), sorted
+    sort: str = "relevance"  # or "newest"
+
+    @property
+    def subject(self) -> str | None:
+        """The subject filter when it is one subject (for callers that filter by one)."""
+        return self.subjects[0] if len(self.subjects) == 1 else None
 
     @property
     def pages(self) -> int:
@@ -72,7 +82,7 @@ class SearchResults:
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),
             "suggestion": self.suggestion,
-            "facets": {"subject": dict(self.facets)},
+            "facets": {"subject": dict(self.facets), "year": dict(self.year_facets)},
             "results": [hit.as_dict() for hit in self.results],
             "unmatched": list(self.unmatched),
             "generation": self.generation,  # which index generation answered (replicas, rebuilds)

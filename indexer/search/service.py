@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlencode
 
 from whoosh import query as wq
@@ -22,6 +21,7 @@ from indexer.corpus.rendering import plain_text
 from indexer.index.held import HeldSearcher
 from indexer.index.schema import KEYWORD_BOOST, unpack_article
 from indexer.index.store import IndexStore, Pointer
+from indexer.search.filters import FilterError, Filters, check_sort, newest_first, parse_filters
 from indexer.search.generation import Generation
 from indexer.search.highlight import Highlighter
 from indexer.search.passages import (
@@ -93,28 +93,44 @@ class SearchService:
 
     # -- searching ----------------------------------------------------------------
 
-    def search(self, text: str, *, page: int = 1, per_page: int = 10, subject: str | None = None) -> SearchResults:
+    def search(
+        self,
+        text: str,
+        *,
+        page: int = 1,
+        per_page: int = 10,
+        subject: str | Iterable[str] | None = None,
+        year: int | str | Iterable[int | str] | None = None,
+        sort: str = "relevance",
+    ) -> SearchResults:
         """Run a query and return one page of highlighted results.
 
         :param text: what the user typed; malformed syntax is searched as words.
         :param page: 1-based page number, at most :data:`MAX_PAGE`.
         :param per_page: results per page, 1 to :data:`MAX_PER_PAGE`.
-        :param subject: only articles of this subject (facet counts ignore it).
-        :raises SearchError: a page or page size out of bounds.
+        :param subject: only articles of this subject, or of any of these subjects.
+        :param year: only articles dated in this year, or in any of these years (four digits each).
+        :param sort: ``"relevance"`` (best first) or ``"newest"`` (by date, undated last, ties by relevance).
+        :raises SearchError: a page or page size out of bounds, a year not four digits, another sort.
+
+        Filters combine; each facet's counts respect the other facets' filters, not its own.
         """
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise SearchError(f"per_page must be between 1 and {MAX_PER_PAGE}")
         if not 1 <= page <= MAX_PAGE:
             raise SearchError(f"page must be between 1 and {MAX_PAGE}")
+        try:
+            filters, sort = parse_filters(subject, year), check_sort(sort)
+        except FilterError as error:
+            raise SearchError(str(error)) from None
         started = time.perf_counter()
         held, generation = self._pool.acquire()
-        subject = subject or None
-        key = (self._pool.pointer_generation, text, page, per_page, subject)
+        key = (self._pool.pointer_generation, text, page, per_page, filters, sort)
         cached = generation.cached(key)
         if cached is not None:
             return SearchResults(**{**vars(cached), "took_ms": _ms(started)})
         parsed = generation.parse(text)
-        results = self._run(held, generation, parsed, page, per_page, subject, started)
+        results = self._run(held, generation, parsed, page, per_page, filters, sort, started)
         if not results.partial:  # a later try may have the time to finish
             generation.remember(key, results)
         return results
@@ -129,13 +145,13 @@ class SearchService:
         parsed = generation.parse(text)
         if not positive_terms(parsed.query):
             return []
-        filter_q = wq.Term("subject", subject) if subject else None
+        keep = parse_filters(subject).keep(held)
         speller = Speller(held.searcher, generation.vocabulary())
         ranked, _, _ = self._ranked_or_retried(
-            held, generation, parsed, limit, filter_q, speller.unmatched(parsed.words), _suggestion(speller, parsed)
+            held, generation, parsed, limit, keep, None, speller.unmatched(parsed.words), _suggestion(speller, parsed)
         )
         ids = held.values("article_id")
-        return [ids[docnum] for docnum, _, _ in _pinned_first(held, generation, parsed.text, ranked, subject)[0]][:limit]
+        return [ids[docnum] for docnum, _, _ in _pinned_first(held, generation, parsed.text, ranked, keep)[0]][:limit]
 
     def _ranked_or_retried(
         self,
@@ -143,7 +159,8 @@ class SearchService:
         generation: Generation,
         parsed: ParsedQuery,
         limit: int,
-        filter_q: wq.Query | None,
+        keep: Callable[[int], bool] | None,
+        order: Callable[[tuple[int, float]], Any] | None,
         unmatched: list[str],
         suggestion_of: Callable[[], str | None],
     ) -> tuple[Ranked, ParsedQuery | None, list[str]]:
@@ -154,7 +171,7 @@ class SearchService:
         matched nothing. :meth:`search` and :meth:`ranked_ids` share this, so the
         ranking the evaluation scores is the one a student sees.
         """
-        ranked = self._ranked(held, generation, parsed, limit, filter_q)
+        ranked = self._ranked(held, generation, parsed, limit, keep, order)
         if not (unmatched or not ranked.total):
             return ranked, None, unmatched
         suggestion = suggestion_of()
@@ -163,14 +180,18 @@ class SearchService:
         # Typo tolerance that costs no precision: only when a word matched nothing
         # is the spelling-corrected query tried, and kept only if it finds something.
         retry = generation.parse(suggestion)
-        second = self._ranked(held, generation, retry, limit, filter_q) if positive_terms(retry.query) else None
+        second = self._ranked(held, generation, retry, limit, keep, order) if positive_terms(retry.query) else None
         if second is not None and second.total:
             return second, retry, []
         return ranked, None, unmatched
 
-    def _ranked(self, held: HeldSearcher, generation: Generation, parsed: ParsedQuery, limit: int, filter_q: wq.Query | None) -> Ranked:
+    def _ranked(
+        self, held: HeldSearcher, generation: Generation, parsed: ParsedQuery, limit: int,
+        keep: Callable[[int], bool] | None, order: Callable[[tuple[int, float]], Any] | None,
+    ) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
-        return rank(held, _with_keyword_bonus(parsed), limit, filter_q, self.time_limit, self._semantic(held, generation, parsed.text))
+        semantic = self._semantic(held, generation, parsed.text)
+        return rank(held, _with_keyword_bonus(parsed), limit, keep, self.time_limit, semantic, order)
 
     def _semantic(self, held: HeldSearcher, generation: Generation, text: str) -> SemanticQuery | None:
         """The query's similarity to every article, if this index has vectors (and a way to embed queries)."""
@@ -184,25 +205,27 @@ class SearchService:
 
     def _run(
         self, held: HeldSearcher, generation: Generation, parsed: ParsedQuery, page: int, per_page: int,
-        subject: str | None, started: float,
+        filters: Filters, sort: str, started: float,
     ) -> SearchResults:
         terms = positive_terms(parsed.query)
         if not terms:
             return SearchResults(query=parsed.text, total=0, page=page, per_page=per_page, took_ms=_ms(started),
-                                 suggestion=None, facets={}, results=(), subject=subject)
-        filter_q = wq.Term("subject", subject) if subject else None
+                                 suggestion=None, facets={}, results=(), subjects=filters.subjects, years=filters.years, sort=sort)
         speller = Speller(held.searcher, generation.vocabulary())
         suggestion_of = _suggestion(speller, parsed)
+        order = newest_first(held) if sort == "newest" else None
+        keep = filters.keep(held)
         ranked, retry, unmatched = self._ranked_or_retried(
-            held, generation, parsed, page * per_page, filter_q, speller.unmatched(parsed.words), suggestion_of
+            held, generation, parsed, page * per_page, keep, order, speller.unmatched(parsed.words), suggestion_of
         )
         if retry is not None:
             terms = positive_terms(retry.query)
         highlighter = Highlighter(text for _, text in terms)
-        listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, subject)
+        listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, keep)
         window = listed[(page - 1) * per_page : page * per_page]
         reader = _PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
         hits = tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, reader, pinned) for docnum, score, pinned in window)
+        subject_counts, year_counts, facet_totals = filters.facets(held, ranked.unfiltered)
         return SearchResults(
             query=parsed.text,
             total=ranked.total + unmatched_pins,
@@ -210,14 +233,18 @@ class SearchService:
             per_page=per_page,
             took_ms=_ms(started),
             suggestion=None if retry is not None else suggestion_of(),
-            facets=_subject_counts(held.values("subject"), ranked.unfiltered),
+            facets=subject_counts,
             results=hits,
-            subject=subject,
+            year_facets=year_counts,
+            facet_totals=facet_totals,
             unmatched=tuple(unmatched),
             generation=self._pool.pointer_generation,
             corrected=retry.text if retry is not None else None,
             partial=ranked.partial,
             answer=hits[0] if page == 1 and hits and _answers(hits[0], reader, highlighter) else None,
+            subjects=filters.subjects,
+            years=filters.years,
+            sort=sort,
         )
 
     def passage(self, text: str, article_id: int) -> ScoredPassage | None:
@@ -291,29 +318,22 @@ def _has_required(q: wq.Query) -> bool:
     return isinstance(q, (wq.And, wq.AndNot, wq.AndMaybe, wq.Require))
 
 
-def _subject_counts(subjects: list[str], docnums: frozenset[int]) -> dict[str, int]:
-    """Count the matches per subject (before the subject filter), most first."""
-    counts = Counter(map(subjects.__getitem__, docnums))
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
 def _pinned_first(
-    held: HeldSearcher, generation: Generation, text: str, ranked: Ranked, subject: str | None
+    held: HeldSearcher, generation: Generation, text: str, ranked: Ranked, keep: Callable[[int], bool] | None
 ) -> tuple[list[tuple[int, float, bool]], int]:
     """The ranking with the articles pinned to this query (pins.yaml) first, in their order.
 
     Returns (document number, score, pinned) triples, and how many pinned
     articles the query did not match (they are listed and counted all the same).
-    A pinned article outside the subject filter is left out, like any other.
+    A pinned article outside the filters (``keep``) is left out, like any other.
     """
     ids = generation.curation().pinned(text)
     if not ids:
         return [(docnum, score, False) for docnum, score in ranked.hits], 0
-    subjects = held.values("subject")
     pinned: list[int] = []
     for article_id in ids:
         docnum = held.searcher.document_number(article_id=article_id)
-        if docnum is not None and docnum not in pinned and (subject is None or subjects[docnum] == subject):
+        if docnum is not None and docnum not in pinned and (keep is None or keep(docnum)):
             pinned.append(docnum)
     scores = dict(ranked.hits)
     first = [(docnum, scores.get(docnum, 0.0), True) for docnum in pinned]

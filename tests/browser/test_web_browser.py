@@ -40,7 +40,7 @@ def test_search_filter_paginate_read_and_follow(
     page.wait_for_url(re.compile(r"subject=Medicine"))
     subjects = page.locator(".result .subject").all_inner_texts()
     assert subjects and set(subjects) == {"Medicine"}
-    assert page.locator('.facets a[aria-current="true"]').inner_text().startswith("Medicine")
+    assert page.locator('.facets [data-facet="subject"] a[aria-current="true"]').inner_text().startswith("Medicine")
 
     page.get_by_role("link", name="Page 2", exact=True).click()
     page.wait_for_url(re.compile(r"page=2"))

@@ -5,7 +5,7 @@
 "use strict";
 if (!window.customElements || customElements.get("article-search")) return;
 
-// Captured now: currentScript is only set while this file first runs.
+// currentScript is only set while this file first runs.
 const src = (document.currentScript && document.currentScript.src) || location.href;
 const HOME = new URL(/\/static\/widget\.js/.test(src) ? "../" : "./", src).href;
 const DEBOUNCE_MS = 150;
@@ -36,7 +36,7 @@ mark{background:var(--article-search-mark-bg,#fde68a);color:var(--article-search
 .a{display:block;padding:.5em calc(.7em + 3px);color:var(--article-search-link,#1d4ed8);font-weight:600}
 .a:focus-visible{outline:3px solid var(--article-search-focus,#f59e0b)}`;
 
-// An element whose attributes are plain values (never parsed as markup).
+// An element; attribute values are never parsed as markup.
 const h = (tag, attrs, text) => {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
@@ -61,12 +61,12 @@ const marked = (node, html) => {
   return node;
 };
 
-// An absolute http(s) url, or "" for anything else (javascript:, junk).
+// An absolute http(s) url, or "" (javascript:, junk); a list value repeats its parameter.
 const safeUrl = (path, base, params) => {
   try {
     const url = new URL(String(path), base);
     if (!/^https?:$/.test(url.protocol)) return "";
-    for (const [name, value] of Object.entries(params || {})) if (value) url.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(params || {})) for (const one of [].concat(value)) one && url.searchParams.append(name, one);
     return url.href;
   } catch (error) {
     return "";
@@ -76,13 +76,13 @@ const safeUrl = (path, base, params) => {
 const plural = (n) => `${n} result${n === 1 ? "" : "s"}`;
 
 class ArticleSearch extends HTMLElement {
-  static observedAttributes = ["api-base", "label", "placeholder", "results", "subject", "shortcut", "target", "timeout"];
+  static observedAttributes = ["api-base", "label", "placeholder", "results", "subject", "year", "sort", "shortcut", "target", "timeout"];
 
   constructor() {
     super();
     const root = this.attachShadow({ mode: "open", delegatesFocus: true });
     if (root.adoptedStyleSheets && window.CSSStyleSheet && "replaceSync" in CSSStyleSheet.prototype) {
-      const sheet = new CSSStyleSheet(); // constructed sheets need no 'unsafe-inline' in the host's CSP
+      const sheet = new CSSStyleSheet(); // no 'unsafe-inline' needed in the host's CSP
       sheet.replaceSync(CSS);
       root.adoptedStyleSheets = [sheet];
     } else root.append(h("style", null, CSS));
@@ -102,7 +102,7 @@ class ArticleSearch extends HTMLElement {
     root.append(wrap);
     this.seq = 0;
     this.active = -1;
-    this.shown = null; // the query whose answer is in the popup
+    this.shown = null; // the query answered in the popup
     this.onShortcut = this.onShortcut.bind(this);
     this.input.addEventListener("input", () => {
       clearTimeout(this.timer);
@@ -110,7 +110,7 @@ class ArticleSearch extends HTMLElement {
     });
     this.input.addEventListener("keydown", (event) => this.onKey(event));
     this.input.addEventListener("focus", () => this.reopen());
-    this.list.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus in the input
+    this.list.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
     root.addEventListener("focusout", (event) => root.contains(event.relatedTarget) || this.close());
     this.render();
   }
@@ -135,7 +135,7 @@ class ArticleSearch extends HTMLElement {
     const key = this.shortcutKey();
     if (key) this.input.setAttribute("aria-keyshortcuts", key);
     else this.input.removeAttribute("aria-keyshortcuts");
-    // A document-wide key listener exists only while the host asks for one.
+    // Listen on the document only while a shortcut is asked for.
     const listen = this.isConnected && Boolean(key);
     if (listen !== Boolean(this.listening)) {
       document[listen ? "addEventListener" : "removeEventListener"]("keydown", this.onShortcut);
@@ -170,8 +170,14 @@ class ArticleSearch extends HTMLElement {
 
   query() { return this.input.value.trim(); }
 
+  // subject and year may list several, comma-separated.
+  filters() {
+    const list = (name) => this.attr(name).split(",").map((v) => v.trim());
+    return { subject: list("subject"), year: list("year"), sort: this.attr("sort") === "newest" && "newest" };
+  }
+
   pageUrl() {
-    return this.query() && safeUrl("search", this.base(), { q: this.query(), subject: this.attr("subject") });
+    return this.query() && safeUrl("search", this.base(), { q: this.query(), ...this.filters() });
   }
 
   abort() {
@@ -189,7 +195,7 @@ class ArticleSearch extends HTMLElement {
     let late = false;
     this.deadline = setTimeout(() => { late = true; controller.abort(); }, this.number("timeout", 8000, 500, 60000));
     const per_page = String(this.number("results", 5, 1, 20));
-    const url = safeUrl("api/search", this.base(), { q, per_page, subject: this.attr("subject") });
+    const url = safeUrl("api/search", this.base(), { q, per_page, ...this.filters() });
     this.list.setAttribute("aria-busy", "true");
     fetch(url, { signal: controller.signal, credentials: "omit", headers: { Accept: "application/json" } })
       .then((response) => response.json().then((body) => [response, body], () => [response, null]))
@@ -218,7 +224,7 @@ class ArticleSearch extends HTMLElement {
       option.append(
         marked(h("span", { class: "t", part: "title" }), hit.title_html),
         h("span", { class: "s", part: "subject" }, String(hit.subject || "")),
-        // The name is title and subject; the snippet is read as the description.
+        // Named by title and subject; the snippet describes it.
         marked(h("span", { class: "x", id: `o${i}x`, "aria-hidden": "true", part: "snippet" }), hit.snippet_html),
       );
       this.list.append(option);
@@ -248,7 +254,7 @@ class ArticleSearch extends HTMLElement {
     this.say(text, true, `Search on ${host} instead`);
   }
 
-  // Show a message (or none) and the link to the full results page, then open the popup.
+  // Show a message (or none) and the link to the full results, then open the popup.
   say(text, isError, link) {
     this.message.textContent = this.status.textContent = text;
     this.message.hidden = !text;
@@ -260,7 +266,7 @@ class ArticleSearch extends HTMLElement {
   }
 
   open() {
-    if (!this.shadowRoot.activeElement) return; // an answer that arrives after the reader left stays closed
+    if (!this.shadowRoot.activeElement) return; // the reader has left: stay closed
     this.list.hidden = !this.list.children.length;
     this.popup.hidden = false;
     this.input.setAttribute("aria-expanded", "true");

@@ -1,0 +1,147 @@
+"""Filters, facet counts and the order of results: subject and year, by relevance or newest.
+
+A filter may hold several values: articles of any of them pass (OR within a
+facet), and the facets combine (AND across them). Each facet's counts are
+taken over the matches that pass the *other* facets' filters only, so a
+count says how many results choosing that value would add under the rest of
+the selection. Everything here reads the columns the searcher holds open
+(``subject``, and ``date`` as Whoosh stores it), never the stored articles.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from whoosh.util.times import long_to_datetime
+
+from indexer.index.held import HeldSearcher
+
+__all__ = ["Filters", "FilterError", "SORTS", "MAX_VALUES", "parse_filters", "check_sort", "newest_first"]
+
+#: The orders a search can have: by relevance (the default), or newest first.
+SORTS = ("relevance", "newest")
+#: At most this many values per facet in one search.
+MAX_VALUES = 20
+#: The raw ``date`` column's value for an article without a date (its column default).
+NO_DATE = 2**64 - 1
+_YEAR = re.compile(r"[0-9]{4}")
+
+
+class FilterError(ValueError):
+    """A filter or sort outside what is allowed; the message says what is."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The chosen values of each facet (empty: no filter on it), in a canonical order."""
+
+    subjects: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.subjects or self.years)
+
+    def keep(self, held: HeldSearcher) -> Callable[[int], bool] | None:
+        """A test of a document number against every facet, or None when nothing is filtered."""
+        if not self:
+            return None
+        by_subject, by_year = self._tests(held)
+        return lambda docnum: by_subject(docnum) and by_year(docnum)
+
+    def facets(self, held: HeldSearcher, matches: Iterable[int]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """Count ``matches`` per subject (within the year filter) and per year (within the subject filter).
+
+        Returns the subject counts (most first), the year counts (newest first;
+        undated articles have none) and, per facet, how many matches its "all"
+        choice gives (every match that passes the other facet's filter).
+        """
+        by_subject, by_year = self._tests(held)
+        subjects, dates = held.values("subject"), held.values("date")
+        subject_counts: Counter[str] = Counter()
+        year_counts: Counter[int] = Counter()
+        totals = {"subject": 0, "year": 0}
+        for docnum in matches:
+            if by_year(docnum):
+                subject_counts[subjects[docnum]] += 1
+                totals["subject"] += 1
+            if by_subject(docnum):
+                totals["year"] += 1
+                year = year_of(dates[docnum])
+                if year is not None:
+                    year_counts[year] += 1
+        return (
+            dict(sorted(subject_counts.items(), key=lambda item: (-item[1], item[0]))),
+            {f"{year:04d}": count for year, count in sorted(year_counts.items(), reverse=True)},
+            totals,
+        )
+
+    def _tests(self, held: HeldSearcher) -> tuple[Callable[[int], bool], Callable[[int], bool]]:
+        """One test per facet; a facet without a filter passes every document."""
+        subjects, years = frozenset(self.subjects), frozenset(self.years)
+        subject_of, dates = held.values("subject"), held.values("date")
+        by_subject = (lambda docnum: subject_of[docnum] in subjects) if subjects else _every
+        by_year = (lambda docnum: year_of(dates[docnum]) in years) if years else _every
+        return by_subject, by_year
+
+
+def _every(docnum: int) -> bool:
+    return True
+
+
+def parse_filters(subject: str | Iterable[str] | None = None, year: int | str | Iterable[int | str] | None = None) -> Filters:
+    """Check and normalise the filters of a search; empty values are no filter.
+
+    :param subject: one subject or several (either passes).
+    :param year: one year or several, each four digits (``2025`` or ``"2025"``).
+    :raises FilterError: a year that is not four digits, or too many values.
+    """
+    given = {"subject": _values(subject), "year": _values(year)}
+    for name, values in given.items():
+        if len(values) > MAX_VALUES:
+            raise FilterError(f"{name} may be given at most {MAX_VALUES} times in one search")
+    subjects = sorted({" ".join(value.split()) for value in given["subject"]} - {""})
+    years = sorted({_year(value) for value in given["year"] if value != ""})
+    return Filters(tuple(subjects), tuple(years))
+
+
+def check_sort(sort: str | None) -> str:
+    """Return the sort asked for ("relevance" when empty); raise :class:`FilterError` for any other."""
+    if not sort:
+        return SORTS[0]
+    if sort not in SORTS:
+        raise FilterError(f"sort must be one of {', '.join(SORTS)}; for example sort=newest")
+    return sort
+
+
+def newest_first(held: HeldSearcher) -> Callable[[tuple[int, float]], Any]:
+    """An order for (document number, score) pairs: newest date first, undated last, ties by score."""
+    dates = held.values("date")
+    # The raw column is a whole number that grows with the date; NO_DATE is the largest.
+    return lambda item: (dates[item[0]] == NO_DATE, -dates[item[0]], -item[1], item[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def year_of(raw: int) -> int | None:
+    """The year of a raw ``date`` column value, or None for an undated article."""
+    if raw == NO_DATE:
+        return None
+    return long_to_datetime(raw).year
+
+
+def _values(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [value]
+    return list(value)
+
+
+def _year(value: int | str) -> int:
+    text = f"{value:04d}" if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else str(value)
+    if not _YEAR.fullmatch(text):
+        raise FilterError(f"year must be four digits, such as year=2025 (got {str(value)[:20]!r})")
+    return int(text)
