@@ -29,7 +29,7 @@ from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
 from indexer.semantic.query_encoder import QueryEncoder
-from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors, VectorMatrix
+from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors, VectorMatrix, search_in_one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class SemanticLayout:
 
     matrix: VectorMatrix
     embed_query: QueryEmbedder
-    fast: bool = True  # embed_query is the fitted query encoder (microseconds), not the model
+    embed_texts: Callable[[list[str]], Any] | None = None  # many texts at once, where the fitted encoder can
 
 
 class Generation:
@@ -137,6 +137,7 @@ class Generation:
             return self._layout
 
     def _lay_out(self, held: HeldSearcher) -> SemanticLayout | None:
+        search_in_one_blas_thread()
         try:
             vectors = ArticleVectors.load(self.folder)
             if vectors is None:
@@ -156,5 +157,5 @@ class Generation:
                 log.warning("ranking by words alone: %s", problem)
                 self._semantic_problem = str(problem)
             return None
-        fast = queries is not None and embed_query == queries.encode_query
+        fast = queries.encode_texts if queries is not None and embed_query == queries.encode_query else None
         return SemanticLayout(VectorMatrix.for_hashes(held.values("content_hash"), vectors), embed_query, fast)

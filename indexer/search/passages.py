@@ -33,6 +33,8 @@ WHOLE_BLOCK_WORDS = 45
 CONFIDENT_ANSWER = 0.6
 #: How much of a passage's score is its similarity of meaning, when the index has vectors.
 MEANING_SHARE = 0.5
+#: How many of an answer's passages (the best by words) are read for their meaning.
+MEANING_CANDIDATES = 6
 
 _BLOCK_BREAK = re.compile(r"\n\s*\n")
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s+")
@@ -107,8 +109,10 @@ def best_passage(
     total = sum(weight_of(term) for term in query_terms) or 1.0
     words = [min(1.0, sum(weight_of(term) for term in _terms(passage.text) & query_terms) / total) for passage in passages]
     if similarity is not None:
-        meanings = list(similarity([passage.text for passage in passages]))
-        scores = [(1 - MEANING_SHARE) * word + MEANING_SHARE * max(0.0, meaning) for word, meaning in zip(words, meanings)]
+        # Meaning is read for the passages best by words only: the rest rarely win, and cost time.
+        read = sorted(range(len(passages)), key=lambda index: (-words[index], index))[:MEANING_CANDIDATES]
+        meanings = dict(zip(read, similarity([passages[index].text for index in read])))
+        scores = [(1 - MEANING_SHARE) * word + MEANING_SHARE * max(0.0, meanings.get(index, 0.0)) for index, word in enumerate(words)]
     else:
         scores = words
     best = max(range(len(passages)), key=lambda index: (scores[index], -index))

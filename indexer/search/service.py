@@ -201,7 +201,7 @@ class SearchService:
         if layout is None:
             return None
         embed_query = layout.embed_query
-        return SemanticQuery(layout.matrix, lambda: embed_query(text), held.searcher, embed_query if layout.fast else None)
+        return SemanticQuery(layout.matrix, lambda: embed_query(text), held.searcher, layout.embed_texts)
 
     def _run(
         self, held: HeldSearcher, generation: Generation, parsed: ParsedQuery, page: int, per_page: int,
@@ -351,9 +351,9 @@ class _PassageReader:
         self.query = query
         self.weight_of = functools.cache(idf_weight(lambda term: searcher.doc_frequency("answer", term), searcher.doc_count()))
         self.similarity: Callable[[list[str]], list[float]] | None = None
-        if semantic is not None and semantic.embed_text is not None:
-            embed = semantic.embed_text
-            self.similarity = lambda texts: [float(semantic.vector @ embed(text)) for text in texts]
+        if semantic is not None and semantic.embed_texts is not None:
+            embed = semantic.embed_texts
+            self.similarity = lambda texts: (embed(texts) @ semantic.vector).tolist()
 
     def best(self, answer: str) -> ScoredPassage | None:
         return best_passage(passages_of(answer), self.highlighter, self.weight_of, self.similarity)

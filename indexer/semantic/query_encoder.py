@@ -113,6 +113,24 @@ class QueryEncoder:
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
 
+    def encode_texts(self, texts: list[str]) -> "np.ndarray":
+        """Unit vectors of several texts at once, one row each (passages at query time)."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimensions), np.float32)
+        # One by one: encode_batch hands a few short texts to a thread pool, which costs more than it saves.
+        pieces = [self.tokenizer.encode(text, add_special_tokens=False).ids for text in texts]
+        lengths = np.array([len(ids) for ids in pieces])
+        rows = self._rows[self._slot[np.fromiter((i for ids in pieces for i in ids), dtype=np.int64, count=int(lengths.sum()))]]
+        sums = np.zeros((len(texts), self.dimensions), np.float32)
+        filled = lengths > 0
+        if filled.any():
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled]
+            sums[filled] = np.add.reduceat(rows.astype(np.float32), starts, axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+
     def save(self, folder: Path) -> None:
         """Write into a generation folder, atomically."""
         import numpy as np
