@@ -44,7 +44,9 @@ from metrics import has_relevant, mean, mrr_at, ndcg_at, recall_at  # noqa: E402
 CACHE = ROOT / ".cache" / "eval"
 DEFAULT_SPLITS = {"nfcorpus": "dev", "scifact": "train"}
 #: The issue's bar: our nDCG@10 over the reference's, per collection.
-BAR = {"nfcorpus": 1.08, "scifact": 1.03}
+BAR = {"nfcorpus": 1.15, "scifact": 1.06}
+#: ... and the API's p50 by meaning over its p50 by words alone, at most.
+LATENCY_BAR = 1.5
 #: Files whose code decides what goes into the index: a change to any means a new index.
 INDEX_TIME_SOURCES = ("corpus", "index", "writing")
 #: ... and, with semantic ranking, what decides the article vectors.
@@ -248,9 +250,10 @@ def print_table(outcome: Outcome) -> bool:
     bar = BAR.get(outcome.collection)
     if bar is None:
         return True
-    met = ndcg_ratio >= bar and recall_ok and outcome.api_mismatches == 0
-    print(f"  bar: nDCG@10 >= {bar:.2f}x FTS5 ({ndcg_ratio:.3f}x), Recall@100 >= FTS5 ({'yes' if recall_ok else 'no'}): "
-          f"{'MET' if met else 'NOT MET'}")
+    latency = statistics.median(outcome.api_ms) / statistics.median(outcome.words_api_ms) if outcome.semantic else 1.0
+    met = ndcg_ratio >= bar and recall_ok and outcome.api_mismatches == 0 and latency <= LATENCY_BAR
+    print(f"  bar: nDCG@10 >= {bar:.2f}x FTS5 ({ndcg_ratio:.3f}x), Recall@100 >= FTS5 ({'yes' if recall_ok else 'no'}), "
+          f"API p50 <= {LATENCY_BAR}x words alone ({latency:.2f}x): {'MET' if met else 'NOT MET'}")
     return met
 
 
