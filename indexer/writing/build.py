@@ -20,7 +20,8 @@ from indexer.corpus.files import CorpusFile, duplicate_of, read_all, scan_files
 from indexer.index.documents import document_for
 from indexer.index.ledger import FileLedger
 from indexer.index.schema import make_schema
-from indexer.index.store import IndexStore, IndexStoreError, Pointer, is_disk_full
+from indexer.index.disk import disk_problem
+from indexer.index.store import IndexStore, IndexStoreError, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import embed_articles
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
@@ -112,8 +113,9 @@ def build_index(
                 store.record_ranking_choice(chosen)
         except BaseException as error:
             store.discard(build_dir)
-            if is_disk_full(error):
-                raise BuildError(f"the disk holding {index} is full; free space and build again (the live index is unchanged)") from None
+            problem = disk_problem(error, index, "build again")
+            if problem is not None:
+                raise BuildError(problem) from None
             raise
     errors.sort(key=lambda item: item.source)
     return BuildReport(indexed, errors, time.perf_counter() - started, pointer)

@@ -30,7 +30,8 @@ from indexer.index.documents import document_for, spelled_texts
 from indexer.index.ledger import FileLedger
 from indexer.index.merging import merge_by_tier
 from indexer.index.schema import SCHEMA_VERSION, unpack_article
-from indexer.index.store import IndexStore, Pointer, is_disk_full
+from indexer.index.disk import disk_problem
+from indexer.index.store import IndexStore, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import refit_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
@@ -117,8 +118,9 @@ def update_index(
                 report.pointer = pointer
             pending.unlink()
         except OSError as error:
-            if is_disk_full(error):
-                raise BuildError(f"the disk holding {index} is full; free space and update again (the live index is unchanged)") from None
+            problem = disk_problem(error, index, "update again")
+            if problem is not None:
+                raise BuildError(problem) from None
             raise
         finally:
             ix.close()
