@@ -21,6 +21,7 @@ from indexer.index.documents import document_for
 from indexer.index.ledger import FileLedger
 from indexer.index.schema import make_schema
 from indexer.index.disk import disk_problem
+from indexer.index.files import record_files
 from indexer.index.store import IndexStore, IndexStoreError, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import embed_articles
@@ -108,6 +109,7 @@ def build_index(
             _check_outcome(indexed, errors, strict, corpus)
             if texts is not None:
                 embed_articles(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more), store.root / PIECES_CACHE_FILE)
+            record_files(build_dir, whoosh_index.open_dir(str(build_dir)).latest_generation())
             pointer = store.publish(build_dir, indexed)
             if chosen is not None:
                 store.record_ranking_choice(chosen)

@@ -31,6 +31,7 @@ from indexer.index.ledger import FileLedger
 from indexer.index.merging import merge_by_tier
 from indexer.index.schema import SCHEMA_VERSION, unpack_article
 from indexer.index.disk import disk_problem
+from indexer.index.files import record_files
 from indexer.index.store import IndexStore, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import refit_query_encoder
@@ -112,6 +113,9 @@ def update_index(
             interrupted = pending.exists()
             pending.touch()
             report = _apply_changes(ix, corpus, strict)
+            if report.touched or interrupted:
+                with contextlib.suppress(OSError):  # a list left stale is not used: see indexer.index.files
+                    record_files(Path(ix.storage.folder), ix.latest_generation())
             if report.touched or interrupted:
                 report.pointer = store.bump(pointer, ix.doc_count())
             else:
