@@ -65,8 +65,11 @@ def size_problems(folder: Path, files: dict[str, dict[str, Any]]) -> list[str]:
     for name, expected in files.items():
         try:
             size = (folder / name).stat().st_size
+        except FileNotFoundError:
+            problems.append(f"{folder / name}: missing")
+            continue
         except OSError as error:
-            problems.append(f"{folder / name}: {error.strerror or 'missing'}")
+            problems.append(f"{folder / name}: unreadable ({error.strerror})")
             continue
         if size != expected["size"]:
             problems.append(f"{folder / name}: {size} bytes where {expected['size']} were written (truncated or replaced)")

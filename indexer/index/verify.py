@@ -29,6 +29,9 @@ from indexer.index.store import IndexStore
 
 __all__ = ["Problem", "verify_index", "verify_generation", "refusal"]
 
+#: How often :func:`refusal` looks again when an update committed while it looked.
+RECHECKS = 5
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -78,12 +81,19 @@ def refusal(folder: Path, ix: whoosh_index.Index) -> str | None:
 
     Cheap enough for every switch: a ``stat`` per listed file, and a read of
     each segment's first and last document. A damage these miss surfaces as an
-    error on first use, and ``index verify`` finds it.
+    error on first use, and ``index verify`` finds it. A file that is missing
+    is not a verdict here: an update's merge deletes files as it commits, and
+    the optional ones (query encoder, vocabulary) have their fallbacks.
     """
-    problems = _listed_files(folder, hashes=False)
-    if not problems:
-        problems = _whoosh_problems(ix, folder, sample=True)
-    return str(problems[0]) if problems else None
+    for _ in range(RECHECKS):
+        commit = ix.latest_generation()
+        problems = [problem for problem in _listed_files(folder, hashes=False) if not problem.reason.startswith("missing")]
+        problems = problems or _whoosh_problems(ix, folder, sample=True)
+        if not problems:
+            return None
+        if ix.latest_generation() == commit:  # not a commit landing while we looked: real damage
+            return str(problems[0])
+    return None  # commits kept landing; opening the searcher will tell
 
 
 def _listed_files(folder: Path, hashes: bool) -> list[Problem]:
