@@ -114,7 +114,7 @@ def cli() -> None:
 
 @cli.group()
 def index() -> None:
-    """Build, update, watch and check the search index."""
+    """Build, update, watch, check and verify the search index."""
 
 
 def _progress_bar(label: str) -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:
@@ -284,6 +284,36 @@ def check_command(corpus: Path, as_json: bool) -> None:
         click.echo(f"{len(scan.articles)} good article(s), {len(scan.errors)} bad file(s)", err=True)
     if scan.errors:
         sys.exit(1)
+
+
+@index.command("verify")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@explain_failures
+def verify_command(index_dir: Path, as_json: bool) -> None:
+    """Read back every file of the live index; exit 1, one line per damaged file, if any is.
+
+    Checks the table of contents and every segment (terms, postings, stored
+    articles, lengths, columns), the article vectors and query encoder against
+    the articles, and the SHA-256 of every file where a file list or snapshot
+    manifest records them.
+
+    Example: article-search index verify --index var/index
+    """
+    from indexer.index.verify import verify_index
+
+    folder, problems = verify_index(index_dir)
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "generation": str(folder), "problems": [p.as_dict() for p in problems]}, indent=2))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} damaged file(s) in {folder}: rebuild with `article-search index build` "
+                   "(a replica: publish the snapshot again)", err=True)
+        sys.exit(1)
+    if not as_json:
+        click.echo(f"{folder} is sound", err=True)
 
 
 @index.command("publish")

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from webapp import single_write
 from webapp.app import create_app
 from webapp.search_index import index_ready
 
@@ -108,6 +109,7 @@ def serve(
     app.config.update(PRODUCTION_CONFIG)
     if not index_ready(index_dir):
         log.warning("no index at %s yet: pages answer 503 until `article-search index build` has run", index_dir)
+    single_write.install()  # a killed worker never leaves a response cut after its head
     GunicornServer(app, gunicorn_options(host, port, workers)).run()
 
 

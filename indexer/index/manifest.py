@@ -47,8 +47,11 @@ def verify_snapshot(folder: Path) -> dict[str, object]:
         raise SnapshotError(f"snapshot {folder} has an unreadable {MANIFEST}; publish it again") from None
     for name, expected in manifest.get("files", {}).items():
         path = folder / name
-        if not path.is_file() or path.stat().st_size != expected["size"]:
-            raise SnapshotError(f"snapshot {folder} is incomplete ({name} missing or of the wrong size); publish it again")
-        if sha256_of(path) != expected["sha256"]:
-            raise SnapshotError(f"snapshot {folder} fails its hash check ({name}); publish it again")
+        try:
+            if not path.is_file() or path.stat().st_size != expected["size"]:
+                raise SnapshotError(f"snapshot {folder} is incomplete ({name} missing or of the wrong size); publish it again")
+            if sha256_of(path) != expected["sha256"]:
+                raise SnapshotError(f"snapshot {folder} fails its hash check ({name}); publish it again")
+        except OSError as error:  # a failing disk (EIO) under the replica: refused like a damaged file
+            raise SnapshotError(f"snapshot {folder} cannot be read ({name}: {error.strerror}); check the disk, or publish it again") from None
     return manifest

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.index.disk import disk_problem
 from indexer.index.errors import SnapshotError
 from indexer.index.manifest import MANIFEST, sha256_of, snapshot_name, verify_snapshot
 from indexer.index.store import IndexStore, Pointer
@@ -62,7 +63,18 @@ def publish_index(index_dir: Path, to: Path, *, grace_seconds: float = GRACE_SEC
     :param index_dir: the index folder that builds and updates write.
     :param to: the snapshot folder replicas serve (``serve --index-from``).
     :param grace_seconds: how long replaced snapshots are kept before pruning.
+    :raises SnapshotError: the disk under ``to`` (or the index) is full or failing; nothing was published.
     """
+    try:
+        return _publish(index_dir, to, grace_seconds, lock_timeout)
+    except OSError as error:
+        problem = disk_problem(error, to, "publish again", kept="replicas keep serving the snapshot they have")
+        if problem is None:
+            raise
+        raise SnapshotError(problem) from None
+
+
+def _publish(index_dir: Path, to: Path, grace_seconds: float, lock_timeout: float) -> Snapshot:
     store = IndexStore(index_dir)
     to.mkdir(parents=True, exist_ok=True)
     with store.write_lock(lock_timeout):  # no update may change files mid-copy
@@ -98,10 +110,14 @@ def publish_index(index_dir: Path, to: Path, *, grace_seconds: float = GRACE_SEC
         "content_hash": content_hash,
         "files": files,
     }
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
+    try:
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed publish leaves no half snapshot behind
+        raise
     IndexStore(to).write_pointer(dataclasses.replace(pointer, dir=name))
     _prune(to, keep=name, grace_seconds=grace_seconds)
     return Snapshot(final, pointer.generation, pointer.documents, content_hash, created=True)

@@ -120,7 +120,7 @@ class IndexStore:
             self._verified.add(path)
         try:
             return whoosh_index.open_dir(str(path))
-        except (whoosh_index.EmptyIndexError, OSError) as error:
+        except Exception as error:  # (a damaged table of contents raises what unpickling raises)
             raise IndexStoreError(f"index generation {path} cannot be opened ({error}); run 'article-search index build'") from None
 
     @contextlib.contextmanager

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from indexer.index.held import HeldSearcher, open_held
 from indexer.index.store import IndexStore, IndexStoreError
+from indexer.index.verify import refusal
 from indexer.search.generation import Generation
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,14 @@ class SearcherPool:
         generation = self._current()
         if local.held is None or local.pointer_generation != generation.pointer.generation or local.generation is not generation:
             old = local.held
-            held = self._open_held(generation)
+            try:
+                held = self._open_held(generation)
+            except Exception as error:  # a segment an update wrote is damaged: what this thread holds still reads
+                if old is None or local.generation is None:
+                    raise
+                named = _named(refusal(generation.folder, generation.index), error)
+                self._refuse(f"{generation.folder.name} (generation {generation.pointer.generation})", named)
+                return old, local.generation
             local.held, local.generation = held, generation
             local.pointer_generation = generation.pointer.generation
             self._register(held)
@@ -96,18 +104,27 @@ class SearcherPool:
             if current is not None and current.folder.name == pointer.dir:
                 current.moved_to(pointer)
                 return current
+            if current is not None and self._refused == f"{pointer.dir} (generation {pointer.generation})":
+                return current  # refused already; a new build, update or snapshot moves the pointer on
             try:
                 index = self.store.open(pointer)
+                problem = refusal(self.store.root / pointer.dir, index)
+                if problem is not None:
+                    raise IndexStoreError(f"{problem}; rebuild with `article-search index build` (or publish again)")
             except IndexStoreError as error:
                 if current is None:
                     raise
-                # A bad or half-copied snapshot: keep serving what we have.
-                if self._refused != pointer.dir:
-                    log.warning("not switching to %s: %s", pointer.dir, error)
-                    self._refused = pointer.dir
+                # A damaged build or a bad, half-copied snapshot: keep serving what we have.
+                self._refuse(f"{pointer.dir} (generation {pointer.generation})", error)
                 return current
             self._generation = Generation(self.store.root / pointer.dir, pointer, index)
             return self._generation
+
+    def _refuse(self, what: str, error: BaseException) -> None:
+        """Log, once per generation, why it is not served (the line names the damaged file)."""
+        if self._refused != what:
+            self._refused = what
+            log.warning("not switching to %s: %s", what, error)
 
     def _register(self, held: HeldSearcher) -> None:
         with self._lock:
@@ -118,6 +135,11 @@ class SearcherPool:
             self._open[threading.get_ident()] = held
             for ident in [ident for ident in self._open if ident not in alive]:
                 self._open.pop(ident).close()
+
+
+def _named(problem: str | None, error: BaseException) -> BaseException:
+    """The error to log: the damaged file, where one is found, else what opening raised."""
+    return IndexStoreError(problem) if problem else error
 
 
 def _close_all(searchers: dict[int, HeldSearcher], lock: threading.Lock) -> None:

@@ -20,6 +20,7 @@ vectors gained (tests/eval/RESULTS.md, steps 17 and 18).
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -152,7 +153,7 @@ class QueryEncoder:
             with np.load(folder / QUERY_ENCODER_FILE, allow_pickle=False) as data:
                 ids, rows, size = data["ids"], data["rows"], int(data["size"])
                 tokenizer, model = data["tokenizer"].tobytes().decode("utf-8"), str(data["model"])
-        except (OSError, ValueError, KeyError, UnicodeDecodeError):
+        except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile, EOFError):  # (BadZipFile: truncated)
             return None
         if rows.ndim != 2 or ids.ndim != 1 or len(ids) != len(rows) or (len(ids) and not 0 <= ids.min() <= ids.max() < size):
             return None

@@ -14,6 +14,7 @@ matrix-vector product.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
@@ -62,7 +63,7 @@ class ArticleVectors:
         try:
             with np.load(folder / VECTORS_FILE, allow_pickle=False) as data:
                 hashes, vectors, model = data["hashes"], data["vectors"], str(data["model"])
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):  # (BadZipFile: a truncated file)
             return None
         if vectors.ndim != 2 or len(hashes) != len(vectors):
             return None

@@ -28,7 +28,9 @@ from indexer.index.curated import save_curation
 from indexer.index.documents import document_for
 from indexer.index.ledger import FileLedger
 from indexer.index.schema import make_schema
-from indexer.index.store import IndexStore, IndexStoreError, Pointer, is_disk_full
+from indexer.index.disk import disk_problem
+from indexer.index.files import record_files
+from indexer.index.store import IndexStore, IndexStoreError, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import embed_articles
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
@@ -121,13 +123,15 @@ def build_index(
             save_curation(build_dir, curation)
             if texts is not None:
                 embed_articles(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more), store.root / PIECES_CACHE_FILE)
+            record_files(build_dir, whoosh_index.open_dir(str(build_dir)).latest_generation())
             pointer = store.publish(build_dir, indexed)
             if chosen is not None:
                 store.record_ranking_choice(chosen)
         except BaseException as error:
             store.discard(build_dir)
-            if is_disk_full(error):
-                raise BuildError(f"the disk holding {index} is full; free space and build again (the live index is unchanged)") from None
+            problem = disk_problem(error, index, "build again")
+            if problem is not None:
+                raise BuildError(problem) from None
             raise
     errors.sort(key=lambda item: item.source)
     return BuildReport(indexed, errors, time.perf_counter() - started, pointer)

@@ -33,7 +33,9 @@ from indexer.index.documents import document_for, spelled_texts
 from indexer.index.ledger import FileLedger
 from indexer.index.merging import merge_by_tier
 from indexer.index.schema import SCHEMA_VERSION, unpack_article
-from indexer.index.store import IndexStore, Pointer, is_disk_full
+from indexer.index.disk import disk_problem
+from indexer.index.files import record_files
+from indexer.index.store import IndexStore, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import refit_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
@@ -123,13 +125,16 @@ def update_index(
             pending.touch()
             report = _apply_changes(ix, corpus, strict, reserved_by)
             if report.touched or report.curated or interrupted:
+                with contextlib.suppress(OSError):  # a list left stale is not used: see indexer.index.files
+                    record_files(Path(ix.storage.folder), ix.latest_generation())
                 report.pointer = store.bump(pointer, ix.doc_count())
             else:
                 report.pointer = pointer
             pending.unlink()
         except OSError as error:
-            if is_disk_full(error):
-                raise BuildError(f"the disk holding {index} is full; free space and update again (the live index is unchanged)") from None
+            problem = disk_problem(error, index, "update again")
+            if problem is not None:
+                raise BuildError(problem) from None
             raise
         finally:
             ix.close()
