@@ -20,6 +20,9 @@ The pipeline, one folder per stage and one idea per module::
       merging.py    when an update merges index segments (by size tier)
       curated.py    the curation as each generation keeps it
       held.py       a searcher with every file it reads held open
+      files.py      each generation's file list (sizes, SHA-256) for spotting damage
+      verify.py     damaged files refused when a generation opens, and `index verify`
+      disk.py       a full or failing disk turned into one line that says what to do
     writing/    changing the index
       build.py      full builds into a new generation, swapped in once committed
       update.py     incremental updates by content hash
@@ -28,6 +31,7 @@ The pipeline, one folder per stage and one idea per module::
     semantic/   ranking by meaning (numpy; optional)
       model.py      texts -> sentence vectors (all-MiniLM-L6-v2 run with numpy)
       vectors.py    article vectors stored per generation, laid out by document number
+      checks.py     what `index verify` checks of the vectors and the query encoder
       query_encoder.py  queries -> vectors in microseconds, fitted to the articles
       fitting.py    embedding a build's articles and fitting the query encoder
     ranking/    scores
@@ -46,9 +50,8 @@ The pipeline, one folder per stage and one idea per module::
       results.py    what a search answers
     cli.py      the `index` and `search` commands (a thin shell over the above)
 
-Nothing here imports the web app; the web app uses :class:`SearchService` and
-the build functions only, and the `article-search` command (webapp/cli.py)
-adds `serve` and tells the index commands which urls the site's routes take.
+Nothing here imports the web app or names it; the command that serves the site
+adds `serve` to these commands and tells them which urls its routes take.
 """
 
 from __future__ import annotations

@@ -301,8 +301,9 @@ def verify_command(index_dir: Path, as_json: bool) -> None:
     Example: article-search index verify --index var/index
     """
     from indexer.index.verify import verify_index
+    from indexer.semantic.checks import semantic_problems
 
-    folder, problems = verify_index(index_dir)
+    folder, problems = verify_index(index_dir, [semantic_problems])
     if as_json:
         click.echo(json.dumps({"ok": not problems, "generation": str(folder), "problems": [p.as_dict() for p in problems]}, indent=2))
     else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from whoosh import index as whoosh_index
 
@@ -47,9 +47,15 @@ class Problem:
         return {"path": self.path, "reason": self.reason}
 
 
-def verify_index(root: Path) -> tuple[Path | None, list[Problem]]:
+#: A further check of a generation's own files (index, folder) -> problems, e.g. of its article
+#: vectors (:func:`indexer.semantic.checks.semantic_problems`, which the command line passes).
+Check = Callable[[whoosh_index.Index, Path], list["Problem"]]
+
+
+def verify_index(root: Path, checks: Sequence[Check] = ()) -> tuple[Path | None, list[Problem]]:
     """Check the live generation of the index folder ``root``; return it and its problems (none: sound).
 
+    :param checks: more checks of the generation, beyond Whoosh's files and the file lists.
     :raises IndexStoreError: there is no index at ``root``.
     """
     store = IndexStore(root)
@@ -57,10 +63,10 @@ def verify_index(root: Path) -> tuple[Path | None, list[Problem]]:
     folder = root / pointer.dir
     if not folder.is_dir():
         return folder, [Problem(str(store.pointer_path), f"names {pointer.dir}, which does not exist")]
-    return folder, verify_generation(folder)
+    return folder, verify_generation(folder, checks)
 
 
-def verify_generation(folder: Path) -> list[Problem]:
+def verify_generation(folder: Path, checks: Sequence[Check] = ()) -> list[Problem]:
     """Every problem found in one generation (or snapshot) folder."""
     problems = _listed_files(folder, hashes=True)
     try:
@@ -69,7 +75,9 @@ def verify_generation(folder: Path) -> list[Problem]:
         return [*problems, Problem(str(_toc(folder)), f"table of contents unreadable ({_reason(error)})")]
     try:
         problems += _whoosh_problems(ix, folder)
-        problems += _semantic_problems(ix, folder)
+        problems += _vocabulary_problems(folder)
+        for check in checks:
+            problems += check(ix, folder)
     finally:
         ix.close()
     first = {problem.path: problem for problem in reversed(problems)}  # one line per file: what was found first
@@ -190,39 +198,12 @@ def _column(leaf: Any, name: str, docnums: list[int]) -> None:
         column[docnum]
 
 
-def _semantic_problems(ix: whoosh_index.Index, folder: Path) -> list[Problem]:
-    """Vectors and query encoder loadable, of one model and size, a vector for every article."""
+def _vocabulary_problems(folder: Path) -> list[Problem]:
     from indexer.index.vocabulary import VOCABULARY_FILE, Vocabulary
 
-    problems = []
     if (folder / VOCABULARY_FILE).exists() and Vocabulary.load(folder) is None:
-        problems.append(Problem(str(folder / VOCABULARY_FILE), "unreadable: rebuild for spelling suggestions"))
-    from indexer.semantic.vectors import VECTORS_FILE
-
-    if not (folder / VECTORS_FILE).exists():
-        return problems
-    try:
-        from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
-        from indexer.semantic.vectors import ArticleVectors
-    except ImportError as error:
-        return [*problems, Problem(str(folder / VECTORS_FILE), f"cannot be checked: {error}; run `make install`")]
-    vectors = _load(ArticleVectors.load, folder)
-    if vectors is None:
-        return [*problems, Problem(str(folder / VECTORS_FILE), "unreadable")]
-    with ix.reader() as reader:
-        hashes = reader.column_reader("content_hash")
-        missing = sum(1 for docnum in reader.all_doc_ids() if hashes[docnum] not in vectors)
-    if missing:
-        problems.append(Problem(str(folder / VECTORS_FILE), f"{missing} article(s) have no vector"))
-    if (folder / QUERY_ENCODER_FILE).exists():
-        encoder = _load(QueryEncoder.load, folder)
-        if encoder is None:
-            problems.append(Problem(str(folder / QUERY_ENCODER_FILE), "unreadable"))
-        elif encoder.model != vectors.model or encoder.dimensions != vectors.dimensions:
-            problems.append(Problem(str(folder / QUERY_ENCODER_FILE),
-                                    f"made for {encoder.model} ({encoder.dimensions} dimensions), the vectors by "
-                                    f"{vectors.model} ({vectors.dimensions})"))
-    return problems
+        return [Problem(str(folder / VOCABULARY_FILE), "unreadable: rebuild for spelling suggestions")]
+    return []
 
 
 def _load(load: Callable[[Path], Any], folder: Path) -> Any:
