@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 __all__ = ["Generation", "SemanticLayout", "CACHE_SIZE"]
 
 CACHE_SIZE = 512
+#: Passage vectors remembered per generation (float16 rows: 384 dimensions are 0.75 KB each).
+PASSAGE_VECTORS = 10_000
 #: query text -> its vector, in the space of the article vectors.
 QueryEmbedder = Callable[[str], Any]
 
@@ -157,5 +159,32 @@ class Generation:
                 log.warning("ranking by words alone: %s", problem)
                 self._semantic_problem = str(problem)
             return None
-        fast = queries.encode_texts if queries is not None and embed_query == queries.encode_query else None
+        fast = _Remembered(queries.encode_texts) if queries is not None and embed_query == queries.encode_query else None
         return SemanticLayout(VectorMatrix.for_hashes(held.values("content_hash"), vectors), embed_query, fast)
+
+
+class _Remembered:
+    """Passage vectors by text, kept for this generation: the same articles answer many queries.
+
+    Bounded (:data:`PASSAGE_VECTORS` rows of float16, about 8 MB); cleared when full.
+    """
+
+    def __init__(self, encode: Callable[[list[str]], Any]) -> None:
+        self._encode = encode
+        self._known: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        with self._lock:
+            found = [self._known.get(text) for text in texts]
+        missing = [text for text, vector in zip(texts, found) if vector is None]
+        if missing:
+            fresh = dict(zip(missing, self._encode(missing).astype(np.float16)))
+            with self._lock:
+                if len(self._known) + len(fresh) > PASSAGE_VECTORS:
+                    self._known.clear()
+                self._known.update(fresh)
+            found = [vector if vector is not None else fresh[text] for text, vector in zip(texts, found)]
+        return np.array(found, dtype=np.float32).reshape(len(texts), -1)

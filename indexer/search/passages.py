@@ -34,7 +34,7 @@ CONFIDENT_ANSWER = 0.6
 #: How much of a passage's score is its similarity of meaning, when the index has vectors.
 MEANING_SHARE = 0.5
 #: How many of an answer's passages (the best by words) are read for their meaning.
-MEANING_CANDIDATES = 6
+MEANING_CANDIDATES = 3
 
 _BLOCK_BREAK = re.compile(r"\n\s*\n")
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s+")

@@ -128,7 +128,7 @@ class QueryEncoder:
         filled = lengths > 0
         if filled.any():
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled]
-            sums[filled] = np.add.reduceat(rows.astype(np.float32), starts, axis=0)
+            sums[filled] = np.add.reduceat(rows, starts, axis=0, dtype=np.float32)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
 
