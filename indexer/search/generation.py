@@ -29,7 +29,12 @@ from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
 from indexer.semantic.query_encoder import QueryEncoder
-from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors, VectorMatrix, search_in_one_blas_thread
+from indexer.semantic.vectors import (
+    VECTORS_FILE,
+    ArticleVectors,
+    VectorMatrix,
+    search_in_one_blas_thread,
+)
 
 log = logging.getLogger(__name__)
 

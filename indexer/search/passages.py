@@ -12,16 +12,21 @@ passages are read at query time and nothing is stored for them).
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
+from urllib.parse import urlencode
 
 from indexer.corpus.rendering import plain_text
+from indexer.index.held import HeldSearcher
 from indexer.search.highlight import Highlighter, terms_of
+from indexer.search.results import Hit
+from indexer.semantic.vectors import SemanticQuery
 
-__all__ = ["Passage", "answer_blocks", "passages_of", "best_passage", "WHOLE_BLOCK_WORDS", "CONFIDENT_ANSWER"]
+__all__ = ["Passage", "PassageReader", "answer_blocks", "passages_of", "best_passage", "answers_confidently", "WHOLE_BLOCK_WORDS", "CONFIDENT_ANSWER"]
 
 #: A block this short is read whole; a longer one sentence by sentence.
 WHOLE_BLOCK_WORDS = 45
@@ -35,6 +40,8 @@ CONFIDENT_ANSWER = 0.6
 MEANING_SHARE = 0.5
 #: How many of an answer's passages (the best by words) are read for their meaning.
 MEANING_CANDIDATES = 3
+#: How many of a page's results have their passage read by meaning as well as by words.
+PASSAGES_BY_MEANING = 3
 
 _BLOCK_BREAK = re.compile(r"\n\s*\n")
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s+")
@@ -167,3 +174,42 @@ _INNER_TAG = re.compile(r"<[^>]*>")
 
 def _words(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
+
+
+class PassageReader:
+    """Chooses each result's answering passage for one search (see :mod:`indexer.search.passages`).
+
+    The first :data:`PASSAGES_BY_MEANING` results of a page are read by words and by meaning
+    (the first decides the answer box); the rest by words: reading every result's passages
+    by meaning doubled a search's time (NFCorpus dev, 2.1x words alone against 1.2x).
+    """
+
+    def __init__(self, held: HeldSearcher, highlighter: Highlighter, query: str, semantic: SemanticQuery | None) -> None:
+        searcher = held.searcher
+        self.highlighter = highlighter
+        self.query = query
+        self.weight_of = functools.cache(idf_weight(lambda term: searcher.doc_frequency("answer", term), searcher.doc_count()))
+        self.similarity: Callable[[list[str]], list[float]] | None = None
+        self.read_count = 0
+        if semantic is not None and semantic.embed_texts is not None:
+            embed = semantic.embed_texts
+            self.similarity = lambda texts: (embed(texts) @ semantic.vector).tolist()
+
+    def best(self, answer: str) -> ScoredPassage | None:
+        self.read_count += 1
+        similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
+        return best_passage(passages_of(answer), self.highlighter, self.weight_of, similarity)
+
+    def read(self, answer: str, url: str) -> tuple[str, str, float]:
+        """The passage's marked HTML, its url, and its score."""
+        best = self.best(answer)
+        if best is None:
+            return "", url, 0.0
+        query = f"?{urlencode({'q': self.query})}" if self.query else ""
+        return best.html, f"{url}{query}#passage-{best.passage.block}", best.score
+
+
+def answers_confidently(first: Hit, reader: PassageReader, highlighter: Highlighter) -> bool:
+    """Whether the first result's passage answers confidently enough to open the page with it."""
+    by_meaning = reader.similarity is not None
+    return first.passage_score >= CONFIDENT_ANSWER and (by_meaning or len(highlighter.terms) >= 2)

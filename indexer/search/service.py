@@ -12,7 +12,6 @@ import functools
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
-from urllib.parse import urlencode
 
 from whoosh import query as wq
 
@@ -21,16 +20,16 @@ from indexer.corpus.rendering import plain_text
 from indexer.index.held import HeldSearcher
 from indexer.index.schema import KEYWORD_BOOST, unpack_article
 from indexer.index.store import IndexStore, Pointer
-from indexer.search.filters import FilterError, Filters, check_sort, newest_first, parse_filters
+from indexer.search.filters import (
+    FilterError,
+    Filters,
+    check_sort,
+    newest_first,
+    parse_filters,
+)
 from indexer.search.generation import Generation
 from indexer.search.highlight import Highlighter
-from indexer.search.passages import (
-    CONFIDENT_ANSWER,
-    ScoredPassage,
-    best_passage,
-    idf_weight,
-    passages_of,
-)
+from indexer.search.passages import PassageReader, ScoredPassage, answers_confidently
 from indexer.search.pool import REFRESH_SECONDS, SearcherPool
 from indexer.search.query import ParsedQuery, positive_terms
 from indexer.search.ranked import Ranked, rank
@@ -41,8 +40,6 @@ from indexer.semantic.vectors import SemanticQuery
 __all__ = ["SearchService", "SearchResults", "Hit", "SearchError", "MAX_PER_PAGE", "MAX_PAGE"]
 
 MAX_PER_PAGE = 50
-#: How many of a page's results have their passage read by meaning as well as by words.
-PASSAGES_BY_MEANING = 3
 MAX_PAGE = 1000
 #: Seconds one search may score for; past it the results found so far are returned, marked partial.
 TIME_LIMIT = 2.0
@@ -225,7 +222,7 @@ class SearchService:
         highlighter = Highlighter(text for _, text in terms)
         listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, keep)
         window = listed[(page - 1) * per_page : page * per_page]
-        reader = _PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
+        reader = PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
         hits = tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, reader, pinned) for docnum, score, pinned in window)
         subject_counts, year_counts, facet_totals = filters.facets(held, ranked.unfiltered)
         return SearchResults(
@@ -243,7 +240,7 @@ class SearchService:
             generation=self._pool.pointer_generation,
             corrected=retry.text if retry is not None else None,
             partial=ranked.partial,
-            answer=hits[0] if page == 1 and hits and _answers(hits[0], reader, highlighter) else None,
+            answer=hits[0] if page == 1 and hits and answers_confidently(hits[0], reader, highlighter) else None,
             subjects=filters.subjects,
             years=filters.years,
             sort=sort,
@@ -258,7 +255,7 @@ class SearchService:
         if not fields:
             return None
         highlighter = Highlighter(term for _, term in positive_terms(parsed.query))
-        reader = _PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
+        reader = PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
         return reader.best(unpack_article(fields)["answer"])
 
     # -- articles and completions ------------------------------------------------
@@ -344,46 +341,7 @@ def _pinned_first(
     return first + rest, sum(docnum not in ranked.unfiltered for docnum in pinned)
 
 
-class _PassageReader:
-    """Chooses each result's answering passage for one search (see :mod:`indexer.search.passages`).
-
-    The first :data:`PASSAGES_BY_MEANING` results of a page are read by words and by meaning
-    (the first decides the answer box); the rest by words: reading every result's passages
-    by meaning doubled a search's time (NFCorpus dev, 2.1x words alone against 1.2x).
-    """
-
-    def __init__(self, held: HeldSearcher, highlighter: Highlighter, query: str, semantic: SemanticQuery | None) -> None:
-        searcher = held.searcher
-        self.highlighter = highlighter
-        self.query = query
-        self.weight_of = functools.cache(idf_weight(lambda term: searcher.doc_frequency("answer", term), searcher.doc_count()))
-        self.similarity: Callable[[list[str]], list[float]] | None = None
-        self.read_count = 0
-        if semantic is not None and semantic.embed_texts is not None:
-            embed = semantic.embed_texts
-            self.similarity = lambda texts: (embed(texts) @ semantic.vector).tolist()
-
-    def best(self, answer: str) -> ScoredPassage | None:
-        self.read_count += 1
-        similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
-        return best_passage(passages_of(answer), self.highlighter, self.weight_of, similarity)
-
-    def read(self, answer: str, url: str) -> tuple[str, str, float]:
-        """The passage's marked HTML, its url, and its score."""
-        best = self.best(answer)
-        if best is None:
-            return "", url, 0.0
-        query = f"?{urlencode({'q': self.query})}" if self.query else ""
-        return best.html, f"{url}{query}#passage-{best.passage.block}", best.score
-
-
-def _answers(first: Hit, reader: _PassageReader, highlighter: Highlighter) -> bool:
-    """Whether the first result's passage answers confidently enough to open the page with it."""
-    by_meaning = reader.similarity is not None
-    return first.passage_score >= CONFIDENT_ANSWER and (by_meaning or len(highlighter.terms) >= 2)
-
-
-def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, reader: _PassageReader | None = None, pinned: bool = False) -> Hit:
+def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, reader: PassageReader | None = None, pinned: bool = False) -> Hit:
     data = unpack_article(fields)
     snippet = highlighter.snippet(plain_text(data["answer"]))
     passage_html, passage_url, passage_score = reader.read(data["answer"], data["url"]) if reader is not None else ("", data["url"], 0.0)
