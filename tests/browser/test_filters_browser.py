@@ -8,7 +8,6 @@ filtered page passes axe in both colour schemes and fits 360 px.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +16,7 @@ import pytest
 
 from dated import write_dated_corpus
 from indexer import build_index
+from support.servers import start_server
 
 pytestmark = pytest.mark.browser
 
@@ -24,29 +24,11 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def dated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`article-search serve` over the dated corpus's index; yields its base url."""
-    from browser.conftest import free_port, serve_command, wait_until_healthy
-
     folder = tmp_path_factory.mktemp("dated-browser")
     corpus = write_dated_corpus(folder / "corpus")
     build_index(corpus, folder / "index")
-    port = free_port()
-    log_path = folder / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*serve_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--index", str(folder / "index")],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, process, log_path)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with start_server(folder / "index", log=folder / "server.log", workers=1) as server:
+        yield server.base
 
 
 def counts(page: Any, facet: str) -> dict[str, int]:
