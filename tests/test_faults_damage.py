@@ -7,33 +7,26 @@ reports each damaged file on its own line and exits 1; a sound index exits 0.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
+from fault_injection import collect_leaked_files  # noqa: F401 (an autouse fixture)
+from support.corpora import write_synthetic
 
 from indexer import SearchService, build_index, update_index
 from indexer.index.files import record_files
 from indexer.index.snapshots import publish_index
-from support.corpora import write_synthetic
 
 QUERY = "drug tolerance mechanisms"
 # Whoosh opening a damaged segment leaves the files it had opened to the garbage collector, which warns.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
-
-@pytest.fixture(autouse=True)
-def collect_leaked_files() -> Iterator[None]:
-    """Collect what Whoosh left open here, while its warning is ignored, not in a later test."""
-    yield
-    gc.collect()
 CLI = str(Path(sys.executable).with_name("article-search"))
 
 

@@ -9,31 +9,28 @@ reader would pick it up, and the same command succeeding once the disk works.
 
 from __future__ import annotations
 
-import gc
 import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
-from fault_injection import PREAMBLE, eio_environment, failing_disk
-from indexer import SearchService, build_index
-from indexer.index.snapshots import publish_index
+from fault_injection import (  # noqa: F401 (a fixture)
+    PREAMBLE,
+    collect_leaked_files,
+    eio_environment,
+    failing_disk,
+)
 from support.corpora import write_synthetic
 from test_build import TOLERANCE_URL
+
+from indexer import SearchService, build_index
+from indexer.index.snapshots import publish_index
 
 QUERY = "drug tolerance mechanisms"
 # A Whoosh writer that fails mid-write leaves some of its files to the garbage collector, which warns.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
-
-@pytest.fixture(autouse=True)
-def collect_leaked_files() -> Iterator[None]:
-    """Collect what Whoosh left open here, while its warning is ignored, not in a later test."""
-    yield
-    gc.collect()
 
 
 def run_failing(pattern: str, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -45,9 +45,6 @@ class Curation:
     pins: dict[str, tuple[int, ...]] = field(default_factory=dict)  # normalised query -> article ids, in order
     pin_lines: dict[str, int] = field(default_factory=dict, compare=False)  # query -> its line in pins.yaml (not stored)
 
-    def __bool__(self) -> bool:
-        return bool(self.synonyms or self.pins)
-
     def also_for(self, words: tuple[str, ...]) -> list[str]:
         """The synonyms of the terms (single words or runs of words) in ``words``, in order, once each."""
         lowered = [word.lower().strip("\"'()?!.,;:") for word in words]

@@ -147,7 +147,8 @@ class SearchService:
         keep = parse_filters(subject).keep(held)
         speller = Speller(held.searcher, generation.vocabulary())
         ranked, _, _ = self._ranked_or_retried(
-            held, generation, parsed, limit, keep, None, speller.unmatched(parsed.words), _suggestion(speller, parsed)
+            held, generation, parsed, limit, keep, None, speller.unmatched(parsed.words), _suggestion(speller, parsed),
+            self._semantic_of(held, generation),
         )
         ids = held.values("article_id")
         return [ids[docnum] for docnum, _, _ in _pinned_first(held, generation, parsed.text, ranked, keep)[0]][:limit]
@@ -162,6 +163,7 @@ class SearchService:
         order: Callable[[tuple[int, float]], Any] | None,
         unmatched: list[str],
         suggestion_of: Callable[[], str | None],
+        semantic_of: Callable[[str], SemanticQuery | None],
     ) -> tuple[Ranked, ParsedQuery | None, list[str]]:
         """Rank ``parsed``; if a word matched nothing (``unmatched``), rank its spelling-corrected
         form instead when that finds more.
@@ -170,7 +172,7 @@ class SearchService:
         matched nothing. :meth:`search` and :meth:`ranked_ids` share this, so the
         ranking the evaluation scores is the one a student sees.
         """
-        ranked = self._ranked(held, generation, parsed, limit, keep, order)
+        ranked = self._ranked(held, parsed, limit, keep, order, semantic_of)
         if not (unmatched or not ranked.total):
             return ranked, None, unmatched
         suggestion = suggestion_of()
@@ -179,18 +181,21 @@ class SearchService:
         # Typo tolerance that costs no precision: only when a word matched nothing
         # is the spelling-corrected query tried, and kept only if it finds something.
         retry = generation.parse(suggestion)
-        second = self._ranked(held, generation, retry, limit, keep, order) if positive_terms(retry.query) else None
+        second = self._ranked(held, retry, limit, keep, order, semantic_of) if positive_terms(retry.query) else None
         if second is not None and second.total:
             return second, retry, []
         return ranked, None, unmatched
 
     def _ranked(
-        self, held: HeldSearcher, generation: Generation, parsed: ParsedQuery, limit: int,
-        keep: Callable[[int], bool] | None, order: Callable[[tuple[int, float]], Any] | None,
+        self, held: HeldSearcher, parsed: ParsedQuery, limit: int, keep: Callable[[int], bool] | None,
+        order: Callable[[tuple[int, float]], Any] | None, semantic_of: Callable[[str], SemanticQuery | None],
     ) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
-        semantic = self._semantic(held, generation, parsed.text)
-        return rank(held, _with_keyword_bonus(parsed), limit, keep, self.time_limit, semantic, order)
+        return rank(held, _with_keyword_bonus(parsed), limit, keep, self.time_limit, semantic_of(parsed.text), order)
+
+    def _semantic_of(self, held: HeldSearcher, generation: Generation) -> Callable[[str], SemanticQuery | None]:
+        """Each text's query by meaning, made once per search (the ranking and the passages share it)."""
+        return functools.cache(lambda text: self._semantic(held, generation, text))
 
     def _semantic(self, held: HeldSearcher, generation: Generation, text: str) -> SemanticQuery | None:
         """The query's similarity to every article, if this index has vectors (and a way to embed queries)."""
@@ -214,15 +219,16 @@ class SearchService:
         suggestion_of = _suggestion(speller, parsed)
         order = newest_first(held) if sort == "newest" else None
         keep = filters.keep(held)
+        semantic_of = self._semantic_of(held, generation)
         ranked, retry, unmatched = self._ranked_or_retried(
-            held, generation, parsed, page * per_page, keep, order, speller.unmatched(parsed.words), suggestion_of
+            held, generation, parsed, page * per_page, keep, order, speller.unmatched(parsed.words), suggestion_of, semantic_of
         )
         if retry is not None:
             terms = positive_terms(retry.query)
         highlighter = Highlighter(text for _, text in terms)
         listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, keep)
         window = listed[(page - 1) * per_page : page * per_page]
-        reader = PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
+        reader = PassageReader(held, highlighter, parsed.text, semantic_of(parsed.text))
         hits = tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, reader, pinned) for docnum, score, pinned in window)
         subject_counts, year_counts, facet_totals = filters.facets(held, ranked.unfiltered)
         return SearchResults(
