@@ -104,7 +104,8 @@ def cross_warnings(article: Article, known: Known) -> list[LintWarning]:
             missing.append(f"url {link.url}")
         if missing:
             found.append(LintWarning(
-                source, f"a related link's {' and '.join(missing)} is not in the corpus: fix it to an article's id and url, or remove the link",
+                source, f"a related link's {' and '.join(missing)} {'are' if len(missing) > 1 else 'is'} not in the corpus: "
+                "fix it to an article's id and url, or remove the link",
                 line, "related-missing",
             ))
     other = known.earlier_title(article.title, source)
