@@ -77,7 +77,7 @@ def test_the_article_page_shows_each_citation_with_a_copy_button(client: Any) ->
     assert "title        = {{How do benzodiazepines work?}}" in texts["cite-bibtex"]
     assert f"url          = {{{SITE}{BENZODIAZEPINES}}}" in texts["cite-bibtex"]
     for style in ("apa", "mla", "bibtex"):
-        assert re.search(rf'<button type="button" class="copy-button" data-copy="cite-{style}"', html)
+        assert re.search(rf'<button type="button" class="copy-button" data-copy="cite-{style}"[^>]*>.*?Copy</span>', html)
     assert "<i>How do benzodiazepines work?</i>" in html, "APA italicises the title"
     assert re.search(r'<script src="/static/citations\.js\?v=[0-9a-f]{12}" defer></script>', html)
     assert "<script>" not in html, "no inline script (the CSP forbids it)"

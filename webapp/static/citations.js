@@ -31,13 +31,15 @@
   }
 
   function announce(button, copied) {
-    var label = document.getElementById(button.getAttribute("aria-describedby"));
-    var name = label ? label.textContent : "Citation";
+    var name = button.getAttribute("data-label") || "The";
     var status = document.querySelector(".citations .copy-status");
     if (status) {
       status.textContent = copied ? name + " citation copied." : "Could not copy: select the " + name + " text and copy it.";
     }
-    button.textContent = copied ? "Copied" : "Copy";
+    var label = button.querySelector(".copy-label");
+    if (label) {
+      label.textContent = copied ? "Copied" : "Copy";
+    }
     button.classList.toggle("copied", copied);
   }
 
