@@ -7,6 +7,8 @@ The pipeline, one folder per stage and one idea per module::
       articles.py   parse YAML front matter into a frozen Article (or an ArticleError with path and line)
       rendering.py  Markdown -> sanitised HTML for pages, -> plain text for the index
       curation.py   synonyms.txt and pins.yaml at the corpus root
+      lint.py       content warnings: broken related links, duplicate titles, missing subjects, short answers
+      checking.py   `index check`: bad files and content warnings, without indexing
     index/      what is on disk
       analysis.py   words -> terms (tokenise, lower-case, fold accents, stop words, Snowball stems)
       schema.py     which fields are searched, stored, sorted
@@ -27,6 +29,7 @@ The pipeline, one folder per stage and one idea per module::
       build.py      full builds into a new generation, swapped in once committed
       update.py     incremental updates by content hash
       writer.py     Whoosh's writer as builds and updates use it
+      linting.py    an update's content warnings, checked against the index
       watch.py      keep the index current as files change
     semantic/   ranking by meaning (numpy; optional)
       model.py      texts -> sentence vectors (all-MiniLM-L6-v2 run with numpy)
@@ -49,6 +52,7 @@ The pipeline, one folder per stage and one idea per module::
       spelling.py   did-you-mean, unmatched words, completions
       results.py    what a search answers
     cli.py      the `index` and `search` commands (a thin shell over the above)
+    summaries.py  what builds and updates print when done
 
 Nothing here imports the web app or names it; the command that serves the site
 adds `serve` to these commands and tells them which urls its routes take.

@@ -19,10 +19,10 @@ import click
 
 from indexer import __version__
 from indexer.corpus.articles import ArticleError
-from indexer.corpus.curation import read_curation, unknown_pins
-from indexer.corpus.files import CorpusError, ReservedBy, load_corpus
+from indexer.corpus.files import CorpusError, ReservedBy
 from indexer.index.store import IndexStore, IndexStoreError
-from indexer.writing.build import BuildReport, build_index
+from indexer.summaries import build_summary, update_summary
+from indexer.writing.build import build_index
 from indexer.writing.update import UpdateReport, update_index
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -162,15 +162,7 @@ def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bo
     finally:
         close()
     _report_errors(report.errors)
-    click.echo(_build_summary(report, index_dir))
-
-
-def _build_summary(report: BuildReport, index_dir: Path) -> str:
-    skipped = f", skipped {len(report.errors)} bad file(s)" if report.errors else ""
-    return (
-        f"indexed {report.indexed} articles{skipped} in {report.seconds:.2f} s "
-        f"({report.docs_per_second:.0f} docs/s); {index_dir} is now generation {report.pointer.generation}"
-    )
+    click.echo(build_summary(report, index_dir))
 
 
 @index.command("update")
@@ -199,7 +191,7 @@ def update_command(corpus: Path, index_dir: Path, strict: bool, semantic: bool |
     finally:
         close()
     _report_errors(report.errors)
-    click.echo(_update_summary(report, index_dir))
+    click.echo(update_summary(report, index_dir))
     if report.rebuilt is None and semantic is None and _could_rank_by_meaning(index_dir):
         click.echo("this index ranks by words alone: run `article-search index build` once to rank by meaning as well", err=True)
 
@@ -210,21 +202,6 @@ def _could_rank_by_meaning(index_dir: Path) -> bool:
     from indexer.writing.build import has_vectors
 
     return not has_vectors(index_dir) and IndexStore(index_dir).ranking_choice() is None and semantic_unavailable() is None
-
-
-def _update_summary(report: UpdateReport, index_dir: Path) -> str:
-    if report.rebuilt is not None:
-        return "no usable index was there, so built one: " + _build_summary(report.rebuilt, index_dir)
-    lines = [f"  {sign} {path}" for sign, paths in (("+", report.added), ("~", report.changed), ("-", report.removed)) for path in paths]
-    if report.curated:
-        lines.append("  synonyms and pins: searches use the new ones")
-    skipped = f", {len(report.errors)} bad file(s) skipped" if report.errors else ""
-    generation = report.pointer.generation if report.pointer else 0
-    head = (
-        f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}{skipped} "
-        f"in {report.seconds:.2f} s; generation {generation}"
-    )
-    return "\n".join([head, *lines])
 
 
 @index.command("watch")
@@ -247,7 +224,7 @@ def watch_command(corpus: Path, index_dir: Path, debounce: float, lock_timeout: 
     def on_update(report: UpdateReport) -> None:
         _report_errors(report.errors)
         if report.touched or report.rebuilt:
-            click.echo(_update_summary(report, index_dir))
+            click.echo(update_summary(report, index_dir))
 
     def on_error(error: Exception) -> None:
         click.echo(f"update failed: {error}", err=True)
@@ -262,27 +239,31 @@ def watch_command(corpus: Path, index_dir: Path, debounce: float, lock_timeout: 
 
 @index.command("check")
 @corpus_option
-@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the problems and warnings as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 on content warnings too, not only on bad files.")
 @explain_failures
-def check_command(corpus: Path, as_json: bool) -> None:
+def check_command(corpus: Path, as_json: bool, strict: bool) -> None:
     """Validate every article without indexing; exit 1 if any is bad.
 
-    Each problem is listed with its path, line (where one applies) and what to fix.
+    Each problem is listed with its path, line (where one applies) and what to
+    fix. Content warnings (related links to no article, duplicate titles, no
+    subject or keywords, short answers, a url under another subject) are
+    listed too; they fail the check only with --strict, and never stop a build.
 
     Example: article-search index check --corpus corpus --json
     """
-    scan = load_corpus(corpus, reserved_by())
-    curation, bad_lines = read_curation(corpus)
-    scan.errors.extend(bad_lines + unknown_pins(curation, {article.id for article, _ in scan.articles}))
+    from indexer.corpus.checking import check_corpus
+
+    report = check_corpus(corpus, reserved_by())
     if as_json:
-        click.echo(json.dumps({
-            "ok": not scan.errors, "articles": len(scan.articles), "errors": [error.as_dict() for error in scan.errors],
-        }, indent=2))
+        click.echo(json.dumps(report.as_dict(strict), indent=2))
     else:
-        for error in scan.errors:
+        for error in report.errors:
             click.echo(str(error))
-        click.echo(f"{len(scan.articles)} good article(s), {len(scan.errors)} bad file(s)", err=True)
-    if scan.errors:
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}")
+        click.echo(f"{report.articles} good article(s), {len(report.errors)} bad file(s), {len(report.warnings)} content warning(s)", err=True)
+    if not report.ok(strict):
         sys.exit(1)
 
 

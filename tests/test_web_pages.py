@@ -26,7 +26,7 @@ class Links(HTMLParser):
         attributes = dict(attrs)
         if tag == "a" and attributes.get("href"):
             self.links.append((attributes["href"] or "", attributes))
-        if tag == "script":
+        if tag == "script" and not attributes.get("src"):  # inline; a script file of the site's own is what the CSP allows
             self.scripts += 1
         if "style" in attributes or tag == "style" or any(name.startswith("on") for name in attributes):
             self.inline_styles += 1

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from indexer import SearchError
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
+from webapp.citations import citations_json, site_citations
 from webapp.params import int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
@@ -92,13 +93,13 @@ def suggest() -> Response:
 
 @bp.get("/api/articles/<article_id>")
 def article(article_id: str) -> Response:
-    """One article as JSON (the indexer's ``Article.to_dict()`` plus ``"ok": true``)."""
+    """One article as JSON: the indexer's ``Article.to_dict()``, ``"ok": true`` and its citations."""
     if not _ID.fullmatch(article_id):
         return json_error(404, "article ids are whole numbers: find one with /api/search?q=words")
     found = get_service().article(article_id=int(article_id))
     if found is None:
         return json_error(404, f"no article has id {article_id}: find one with /api/search?q=words")
-    return jsonify({"ok": True, **found.to_dict()})
+    return jsonify({"ok": True, **found.to_dict(), "citations": citations_json(site_citations(found))})
 
 
 @bp.get("/healthz")

@@ -34,6 +34,7 @@ from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 from webapp.api import error_response as api_error_response
 from webapp.api import is_api_path
+from webapp.citations import site_citations
 from webapp.facets import chosen_values, facet_groups, filtered_by
 from webapp.params import clamped_int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
@@ -130,6 +131,7 @@ def _article_view(found: Article, q: str) -> dict[str, Any]:
         "question_html": Markup(question) if found.question.strip() != found.title.strip() else None,
         "answer_html": Markup(answer_html),
         "related": [link for link in found.related if link.url in existing],
+        "citations": site_citations(found),
     }
 
 

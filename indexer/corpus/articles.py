@@ -61,6 +61,10 @@ class RelatedLink:
     title: str
     subject: str
     url: str
+    line: int | None = field(default=None, compare=False)  # its key's line in the file (content lint); not stored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "subject": self.subject, "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class Article:
     related: tuple[RelatedLink, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     source: str = ""
+    #: The file line of each front-matter field given a value (content lint points there); not stored.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the shape of ``/api/articles/<id>``)."""
@@ -104,7 +110,7 @@ class Article:
                 "page_description": self.page_description,
                 "page_keywords": list(self.keywords),
             },
-            "related": [vars(link) for link in self.related],
+            "related": [link.to_dict() for link in self.related],
             "extra": self.extra,
             "source": self.source,
         }
@@ -152,9 +158,12 @@ def parse_article(text: str, source: str = "<string>") -> Article:
     fields: dict[str, Any] = {"source": source}
     extra: dict[str, Any] = {}
     related: dict[int, RelatedLink] = {}
+    lines: dict[str, int] = {}
     for key, value in data.items():
         key = str(key)
         line = _line_of(front, key, first_line)
+        if line is not None and value not in (None, ""):
+            lines[key] = line
         if (match := _RELATED_KEY_RE.match(key)) is not None:
             link = _related(value, source, line)
             if link is not None:
@@ -175,8 +184,12 @@ def parse_article(text: str, source: str = "<string>") -> Article:
         fields["question"] = fields["title"]
     if not fields.get("subject"):
         fields["subject"] = "General"
+        lines.pop("subject", None)
+    if (keywords_line := _line_of(front, "", first_line, r"[ \t]+page_keywords")) is not None and fields.get("keywords"):
+        lines["seo.page_keywords"] = keywords_line
     fields["related"] = tuple(related[n] for n in sorted(related))
     fields["extra"] = extra
+    fields["lines"] = lines
     return Article(**fields)
 
 
@@ -234,8 +247,8 @@ def _check_shape(data: Any, source: str, front: str, first_line: int) -> None:
     walk(data, 0)
 
 
-def _line_of(front: str, key: str, first_line: int) -> int | None:
-    match = re.search(rf"^{re.escape(key)}\s*:", front, re.MULTILINE)
+def _line_of(front: str, key: str, first_line: int, pattern: str | None = None) -> int | None:
+    match = re.search(rf"^{pattern or re.escape(key)}\s*:", front, re.MULTILINE)
     return front.count("\n", 0, match.start()) + first_line if match else None
 
 
@@ -335,6 +348,7 @@ def _related(value: Any, source: str, line: int | None) -> RelatedLink | None:
         title=_text(value.get("title"), source, line, "title"),
         subject=_text(value.get("subject"), source, line, "subject"),
         url=url,
+        line=line,
     )
 
 

@@ -9,7 +9,7 @@ lock, so writers take turns; :mod:`indexer.writing.update` does the small ones.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +17,7 @@ from whoosh import index as whoosh_index
 
 from indexer.corpus.articles import ArticleError
 from indexer.corpus.curation import read_curation
+from indexer.corpus.lint import Linter, LintWarning
 from indexer.corpus.files import (
     CorpusFile,
     ReservedBy,
@@ -62,6 +63,7 @@ class BuildReport:
     errors: list[ArticleError]
     seconds: float
     pointer: Pointer
+    warnings: list[LintWarning] = field(default_factory=list)  # content lint: counted, never a reason to fail
 
     @property
     def docs_per_second(self) -> float:
@@ -116,7 +118,8 @@ def build_index(
         build_dir = store.new_build_dir()
         try:
             texts: dict[str, str] | None = {} if semantic else None
-            indexed = _write_generation(build_dir, files, errors, workers, progress, texts, reserved_by)
+            linter = Linter()
+            indexed = _write_generation(build_dir, files, errors, workers, progress, texts, reserved_by, linter)
             curation, bad_lines = read_curation(corpus)
             errors.extend(bad_lines)
             _check_outcome(indexed, errors, strict, corpus)
@@ -134,7 +137,7 @@ def build_index(
                 raise BuildError(problem) from None
             raise
     errors.sort(key=lambda item: item.source)
-    return BuildReport(indexed, errors, time.perf_counter() - started, pointer)
+    return BuildReport(indexed, errors, time.perf_counter() - started, pointer, linter.warnings())
 
 
 def _semantic_as_before(store: IndexStore, live_dir: Path | None, default: Callable[[], bool] | None) -> bool:
@@ -163,8 +166,10 @@ def _write_generation(
     progress: Progress | None,
     texts: dict[str, str] | None = None,
     reserved_by: ReservedBy | None = None,
+    linter: Linter | None = None,
 ) -> int:
-    """Index ``files`` into a new Whoosh index in ``build_dir``; collect what to embed into ``texts``."""
+    """Index ``files`` into a new Whoosh index in ``build_dir``; collect what to embed into ``texts``
+    and give each indexed article to ``linter``."""
     ix = whoosh_index.create_in(str(build_dir), make_schema())
     options: dict[str, Any] = {"limitmb": WRITER_LIMIT_MB, **WRITER_OPTIONS}
     if workers > 1:
@@ -191,6 +196,8 @@ def _write_generation(
             writer.add_document(**doc)
             vocabulary.add((doc["title"], doc["answer"]))
             ledger.set(file.relpath, seen(file, digest))
+            if linter is not None:
+                linter.add(article, doc["answer"])
             if texts is not None:
                 texts[digest] = embedding_text(article.title, article.question, doc["answer"])
     except BaseException:

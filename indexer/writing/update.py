@@ -19,6 +19,7 @@ from whoosh.writing import IndexWriter
 
 from indexer.corpus.articles import Article, ArticleError
 from indexer.corpus.curation import read_curation
+from indexer.corpus.lint import LintWarning
 from indexer.corpus.files import (
     CorpusFile,
     ReservedBy,
@@ -48,6 +49,7 @@ from indexer.writing.build import (
     build_index,
     has_vectors,
 )
+from indexer.writing.linting import lint_changes
 from indexer.writing.writer import (
     WRITER_OPTIONS,
     abandon,
@@ -74,6 +76,7 @@ class UpdateReport:
     pointer: Pointer | None = None
     rebuilt: BuildReport | None = None
     curated: bool = False  # synonyms.txt or pins.yaml changed, and searches now use the new ones
+    warnings: list[LintWarning] = field(default_factory=list)  # content lint of the added and changed articles
 
     @property
     def touched(self) -> int:
@@ -111,6 +114,7 @@ def update_index(
             semantic=semantic, semantic_default=semantic_default, reserved_by=reserved_by,
         )
         report.errors, report.pointer, report.seconds = report.rebuilt.errors, report.rebuilt.pointer, report.rebuilt.seconds
+        report.warnings = report.rebuilt.warnings
         return report
     started = time.perf_counter()
     with store.write_lock(lock_timeout):
@@ -222,6 +226,7 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool, reserved_
         raise
     # Segments are merged by size tier: a small update commits in milliseconds.
     commit(writer, mergetype=merge_by_tier)
+    report.warnings = lint_changes(ix, [article for _, article, _ in pending])
     # The commit is made: a failure to record it only makes the next update slower.
     with contextlib.suppress(OSError):
         vocabulary.save(folder, ix.latest_generation())
