@@ -217,9 +217,14 @@ class PassageReader:
         self.weight_of = functools.cache(idf_weight(lambda term: searcher.doc_frequency("answer", term), searcher.doc_count()))
         self.similarity: Callable[[list[str]], list[float]] | None = None
         self.read_count = 0
+        self._semantic = semantic
         if semantic is not None and semantic.embed_texts is not None:
-            embed = semantic.embed_texts
-            self.similarity = lambda texts: (embed(texts) @ semantic.vector).tolist()
+            self.similarity = self._meaning
+
+    def _meaning(self, texts: list[str]) -> list[float]:
+        """The query's cosine with each text."""
+        assert self._semantic is not None and self._semantic.embed_texts is not None
+        return (self._semantic.embed_texts(texts) @ self._semantic.vector).tolist()  # type: ignore[no-any-return]
 
     def best(self, answer: str) -> ScoredPassage | None:
         self.read_count += 1
