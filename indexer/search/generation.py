@@ -43,8 +43,9 @@ __all__ = ["Generation", "SemanticLayout", "CACHE_SIZE"]
 
 CACHE_SIZE = 512
 #: Answers whose parts (plain text, passages, their terms) are remembered per generation: splitting
-#: and analysing the shown answers was a third of a search's time. About 5 KB each.
-ANSWER_PARTS = 2000
+#: and analysing the shown answers was a third of a search's time. About 30 KB each (mostly the
+#: passages' term sets; measured on NFCorpus answers of 1,500 characters), so about 15 MB at most.
+ANSWER_PARTS = 500
 #: Passage vectors remembered per generation (float16 rows: 384 dimensions are 0.75 KB each).
 PASSAGE_VECTORS = 10_000
 #: query text -> its vector, in the space of the article vectors.
