@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from indexer import SearchService, build_index, update_index
 from indexer.corpus.rendering import render_markdown
 from indexer.search.highlight import Highlighter
 from indexer.search.passages import WHOLE_BLOCK_WORDS, answer_blocks, best_passage, block_ids, passages_of
+from support.corpora import article_text, write_synthetic
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
 ANSWER = (
@@ -99,3 +102,21 @@ def test_the_answer_box_opens_the_results_only_when_the_passage_answers(client: 
     assert unanswered["total"] > 0 and unanswered["answer"] is None
     assert 'class="answer-box"' not in client.get("/search?q=blue").get_data(as_text=True)
     assert client.get("/api/search?q=drug+tolerance+mechanisms&page=2&per_page=3").get_json()["answer"] is None
+
+
+def test_an_updated_answer_shows_its_new_passage(tmp_path: Path) -> None:
+    """Answers are split once per generation: an update that rewrites one must not show the old passage."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    article = corpus / "prices.md"
+    article.write_text(article_text(answer="Stagflation is a rise in the general level of prices during a slump."), encoding="utf-8")
+    write_synthetic(corpus, 5)
+    build_index(corpus, index, semantic=False)
+    with SearchService(index, refresh_seconds=0) as service:
+        before = service.search("stagflation").results[0]
+        assert "general level of prices" in before.passage_html
+        article.write_text(article_text(answer="Stagflation ends when central banks raise interest rates."), encoding="utf-8")
+        update_index(corpus, index, semantic=False)
+        after = service.search("stagflation").results[0]
+    assert after.id == before.id
+    assert "central banks raise interest rates" in after.passage_html and "general level" not in after.passage_html

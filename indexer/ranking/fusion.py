@@ -50,31 +50,39 @@ def fuse(scores: dict[int, float], semantic: Semantic, depth: int | None = None,
     candidates' vectors and the fusion done again.
     (Defaults are read at call time, so tests/eval/tune.py can vary them.)
     """
-    fused = _fuse_once(scores, semantic, depth, weight)
-    if FEEDBACK_DOCS and fused is not scores:
-        best = heapq.nsmallest(FEEDBACK_DOCS, fused.items(), key=lambda item: (-item[1], item[0]))
-        fused = _fuse_once(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), depth, weight)
-    return fused
-
-
-def _fuse_once(scores: dict[int, float], semantic: Semantic, depth: int | None, weight: float | None) -> dict[int, float]:
     depth = FUSION_DEPTH if depth is None else depth
     weight = SEMANTIC_WEIGHT if weight is None else weight
-    lexical_best = heapq.nsmallest(depth, scores.items(), key=lambda item: (-item[1], item[0]))
-    nearest = {docnum: cosine for docnum, cosine in semantic.nearest(depth).items() if docnum in scores or cosine >= SEMANTIC_MIN_SIMILARITY}
-    candidates = list(dict.fromkeys([docnum for docnum, _ in lexical_best] + list(nearest)))
-    if not candidates:
+    # The lexical side is the same for both fusions: chosen once; the other matches are
+    # scaled in once, after the last fusion (the best candidates always score above them).
+    lexical_best = [docnum for docnum, _ in heapq.nsmallest(depth, scores.items(), key=_by_score)]
+    mixed = _mixed(scores, semantic, lexical_best, depth, weight)
+    if FEEDBACK_DOCS and mixed:
+        best = heapq.nsmallest(FEEDBACK_DOCS, mixed.items(), key=_by_score)
+        mixed = _mixed(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), lexical_best, depth, weight)
+    if not mixed:
         return scores
+    top = max(scores.values(), default=0.0)
+    for docnum, score in scores.items():
+        if docnum not in mixed:
+            mixed[docnum] = 0.999 * score / top if top > 0 else 0.0
+    return mixed
+
+
+def _by_score(item: tuple[int, float]) -> tuple[float, int]:
+    return -item[1], item[0]
+
+
+def _mixed(scores: dict[int, float], semantic: Semantic, lexical_best: list[int], depth: int, weight: float) -> dict[int, float]:
+    """The candidates' fused scores, in [1, 2] (empty when there are none)."""
+    nearest = {docnum: cosine for docnum, cosine in semantic.nearest(depth).items() if docnum in scores or cosine >= SEMANTIC_MIN_SIMILARITY}
+    candidates = list(dict.fromkeys(lexical_best + list(nearest)))
+    if not candidates:
+        return {}
     missing = [docnum for docnum in candidates if docnum not in nearest]
     similarity = {**dict(zip(missing, semantic.similarity(missing))), **nearest}
     lexical = _min_max([scores.get(docnum, 0.0) for docnum in candidates])
     meaning = _min_max([similarity[docnum] for docnum in candidates])
-    fused = {docnum: 1.0 + (1.0 - weight) * lex + weight * sim for docnum, lex, sim in zip(candidates, lexical, meaning)}
-    top = max(scores.values(), default=0.0)
-    for docnum, score in scores.items():
-        if docnum not in fused:
-            fused[docnum] = 0.999 * score / top if top > 0 else 0.0
-    return fused
+    return {docnum: 1.0 + (1.0 - weight) * lex + weight * sim for docnum, lex, sim in zip(candidates, lexical, meaning)}
 
 
 

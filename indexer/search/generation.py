@@ -25,6 +25,7 @@ from indexer.index.curated import load_curation
 from indexer.index.held import HeldSearcher
 from indexer.index.store import Pointer
 from indexer.index.vocabulary import Vocabulary
+from indexer.search.passages import AnswerParts, answer_parts
 from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 __all__ = ["Generation", "SemanticLayout", "CACHE_SIZE"]
 
 CACHE_SIZE = 512
+#: Answers whose parts (plain text, passages, their terms) are remembered per generation: splitting
+#: and analysing the shown answers was a third of a search's time. About 30 KB each (mostly the
+#: passages' term sets; measured on NFCorpus answers of 1,500 characters), so about 15 MB at most.
+ANSWER_PARTS = 500
 #: Passage vectors remembered per generation (float16 rows: 384 dimensions are 0.75 KB each).
 PASSAGE_VECTORS = 10_000
 #: query text -> its vector, in the space of the article vectors.
@@ -70,9 +75,11 @@ class Generation:
         self._vocabulary_of = -1  # the pointer generation it was read for
         self._layout: SemanticLayout | None = None
         self._layout_of: tuple[Any, ...] = ()  # (segments, vectors file time) it was laid out for
+        self._layout_for: tuple[HeldSearcher, SemanticLayout | None] | None = None  # the last searcher asking, and its answer
         self._semantic_problem = ""  # why ranking by meaning is off here (logged once)
         self._curation: Curation | None = None
         self._curation_of = -1  # the pointer generation it was read for
+        self._parts: dict[str, AnswerParts] = {}
 
     def moved_to(self, pointer: Pointer) -> None:
         """Record an update committed into this folder: cached results are stale."""
@@ -115,6 +122,23 @@ class Generation:
         alternatives = self.parser.parse(" ".join(also)).query
         return ParsedQuery(parsed.text, wq.Or([parsed.query, alternatives]), parsed.words, parsed.plain)
 
+    # -- answers' passages ------------------------------------------------------------
+
+    def answer_parts(self, answer: str) -> AnswerParts:
+        """An answer's plain text and passages, split once while this generation is searched.
+
+        Keyed by the answer's text, so an update that changes an article simply misses.
+        Bounded by :data:`ANSWER_PARTS`; cleared when full.
+        """
+        found = self._parts.get(answer)
+        if found is None:
+            found = answer_parts(answer)
+            with self._lock:
+                if len(self._parts) >= ANSWER_PARTS:
+                    self._parts.clear()
+                self._parts[answer] = found
+        return found
+
     # -- spelling --------------------------------------------------------------------
 
     def vocabulary(self) -> Vocabulary:
@@ -130,18 +154,30 @@ class Generation:
     # -- ranking by meaning ----------------------------------------------------------
 
     def semantic_layout(self, held: HeldSearcher) -> SemanticLayout | None:
-        """The article vectors laid out for ``held``'s documents (made once per set of segments), or None."""
+        """The article vectors laid out for ``held``'s documents (made once per set of segments), or None.
+
+        Asked once per search: the searcher asked for last gets its answer without a look at
+        the folder or the lock. An update writes the vectors before it moves the pointer, and
+        every thread opens a new searcher when the pointer moves, so no answer outlives its vectors.
+        """
+        answered = self._layout_for
+        if answered is not None and answered[0] is held:
+            return answered[1]
         with self._lock:
-            try:
-                stamp = (self.folder / VECTORS_FILE).stat().st_mtime_ns
-            except OSError:
-                return None  # built by words alone
-            segments = tuple(reader.segment().segment_id() for reader, _ in held.searcher.reader().leaf_readers())
-            key = (segments, stamp)
-            if self._layout_of != key:
-                self._layout = self._lay_out(held)
-                self._layout_of = key
-            return self._layout
+            self._layout_for = (held, self._layout_of_held(held))
+            return self._layout_for[1]
+
+    def _layout_of_held(self, held: HeldSearcher) -> SemanticLayout | None:
+        try:
+            stamp = (self.folder / VECTORS_FILE).stat().st_mtime_ns
+        except OSError:
+            return None  # built by words alone
+        segments = tuple(reader.segment().segment_id() for reader, _ in held.searcher.reader().leaf_readers())
+        key = (segments, stamp)
+        if self._layout_of != key:
+            self._layout = self._lay_out(held)
+            self._layout_of = key
+        return self._layout
 
     def _lay_out(self, held: HeldSearcher) -> SemanticLayout | None:
         search_in_one_blas_thread()

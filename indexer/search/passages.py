@@ -26,7 +26,10 @@ from indexer.search.highlight import Highlighter, terms_of
 from indexer.search.results import Hit
 from indexer.semantic.vectors import SemanticQuery
 
-__all__ = ["Passage", "PassageReader", "answer_blocks", "passages_of", "best_passage", "answers_confidently", "WHOLE_BLOCK_WORDS", "CONFIDENT_ANSWER"]
+__all__ = [
+    "Passage", "AnswerParts", "PassageReader", "answer_blocks", "passages_of", "answer_parts", "best_passage", "answers_confidently",
+    "WHOLE_BLOCK_WORDS", "CONFIDENT_ANSWER",
+]
 
 #: A block this short is read whole; a longer one sentence by sentence.
 WHOLE_BLOCK_WORDS = 45
@@ -92,6 +95,21 @@ def passages_of(markdown: str) -> list[Passage]:
 
 
 @dataclass(frozen=True)
+class AnswerParts:
+    """What a results page reads from one answer, whatever the query: worth keeping per generation."""
+
+    plain: str  # the whole answer as plain text (for the keyword snippet)
+    passages: tuple[Passage, ...]
+    terms: tuple[frozenset[str], ...]  # each passage's index terms, as a query's are analysed
+
+
+def answer_parts(markdown: str) -> AnswerParts:
+    """Split an answer once: its plain text, its passages and their terms."""
+    passages = tuple(passages_of(markdown))
+    return AnswerParts(plain_text(markdown), passages, tuple(_terms(passage.text) for passage in passages))
+
+
+@dataclass(frozen=True)
 class ScoredPassage:
     passage: Passage
     score: float  # in [0, 1]: how well it answers, by words and (with vectors) by meaning
@@ -103,18 +121,21 @@ def best_passage(
     highlighter: Highlighter,
     weight_of: Callable[[str], float],
     similarity: Callable[[list[str]], Sequence[float]] | None = None,
+    terms: Sequence[frozenset[str]] | None = None,
 ) -> ScoredPassage | None:
     """The passage that best answers the query, or None for an empty answer.
 
     :param weight_of: a query term's weight (its idf); a passage's word score is
         the weight of the distinct query terms it holds over the query's total.
     :param similarity: the cosine of the query with each text, when ranking by meaning.
+    :param terms: each passage's terms, if already known (:func:`answer_parts`).
     """
     if not passages:
         return None
     query_terms = highlighter.terms
     total = sum(weight_of(term) for term in query_terms) or 1.0
-    words = [min(1.0, sum(weight_of(term) for term in _terms(passage.text) & query_terms) / total) for passage in passages]
+    held_terms = terms if terms is not None else [_terms(passage.text) for passage in passages]
+    words = [min(1.0, sum(weight_of(term) for term in found & query_terms) / total) for found in held_terms]
     if similarity is not None:
         # Meaning is read for the passages best by words only: the rest rarely win, and cost time.
         read = sorted(range(len(passages)), key=lambda index: (-words[index], index))[:MEANING_CANDIDATES]
@@ -184,21 +205,32 @@ class PassageReader:
     by meaning doubled a search's time (NFCorpus dev, 2.1x words alone against 1.2x).
     """
 
-    def __init__(self, held: HeldSearcher, highlighter: Highlighter, query: str, semantic: SemanticQuery | None) -> None:
+    def __init__(
+        self, held: HeldSearcher, highlighter: Highlighter, query: str, semantic: SemanticQuery | None,
+        parts_of: Callable[[str], AnswerParts] = answer_parts,
+    ) -> None:
+        """:param parts_of: an answer's parts (the generation's remembered ones)."""
         searcher = held.searcher
+        self.parts_of = parts_of
         self.highlighter = highlighter
         self.query = query
         self.weight_of = functools.cache(idf_weight(lambda term: searcher.doc_frequency("answer", term), searcher.doc_count()))
         self.similarity: Callable[[list[str]], list[float]] | None = None
         self.read_count = 0
+        self._semantic = semantic
         if semantic is not None and semantic.embed_texts is not None:
-            embed = semantic.embed_texts
-            self.similarity = lambda texts: (embed(texts) @ semantic.vector).tolist()
+            self.similarity = self._meaning
+
+    def _meaning(self, texts: list[str]) -> list[float]:
+        """The query's cosine with each text."""
+        assert self._semantic is not None and self._semantic.embed_texts is not None
+        return (self._semantic.embed_texts(texts) @ self._semantic.vector).tolist()  # type: ignore[no-any-return]
 
     def best(self, answer: str) -> ScoredPassage | None:
         self.read_count += 1
         similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
-        return best_passage(passages_of(answer), self.highlighter, self.weight_of, similarity)
+        parts = self.parts_of(answer)
+        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, parts.terms)
 
     def read(self, answer: str, url: str) -> tuple[str, str, float]:
         """The passage's marked HTML, its url, and its score."""

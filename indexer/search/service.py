@@ -228,7 +228,7 @@ class SearchService:
         highlighter = Highlighter(text for _, text in terms)
         listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, keep)
         window = listed[(page - 1) * per_page : page * per_page]
-        reader = PassageReader(held, highlighter, parsed.text, semantic_of(parsed.text))
+        reader = PassageReader(held, highlighter, parsed.text, semantic_of(parsed.text), generation.answer_parts)
         hits = tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, reader, pinned) for docnum, score, pinned in window)
         subject_counts, year_counts, facet_totals = filters.facets(held, ranked.unfiltered)
         return SearchResults(
@@ -261,7 +261,7 @@ class SearchService:
         if not fields:
             return None
         highlighter = Highlighter(term for _, term in positive_terms(parsed.query))
-        reader = PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
+        reader = PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text), generation.answer_parts)
         return reader.best(unpack_article(fields)["answer"])
 
     # -- articles and completions ------------------------------------------------
@@ -349,7 +349,7 @@ def _pinned_first(
 
 def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, reader: PassageReader | None = None, pinned: bool = False) -> Hit:
     data = unpack_article(fields)
-    snippet = highlighter.snippet(plain_text(data["answer"]))
+    snippet = highlighter.snippet(reader.parts_of(data["answer"]).plain if reader is not None else plain_text(data["answer"]))
     passage_html, passage_url, passage_score = reader.read(data["answer"], data["url"]) if reader is not None else ("", data["url"], 0.0)
     title = data["title"]
     matched = list(dict.fromkeys(highlighter.matched_forms(title) + list(snippet.matched)))

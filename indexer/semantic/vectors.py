@@ -134,14 +134,16 @@ class VectorMatrix:
         similarity = self.matrix @ query
         similarity[~self.known] = -np.inf
         reader = searcher.reader()
+        deletions = reader.has_deletions()  # (asked once: most searchers have none, and asking per document costs)
         wanted = min(len(similarity), count + 32)  # a few spare for documents deleted since
         top = np.argpartition(-similarity, wanted - 1)[:wanted] if wanted < len(similarity) else np.arange(len(similarity))
+        top = top[np.argsort(-similarity[top], kind="stable")]
         found: dict[int, float] = {}
-        for docnum in top[np.argsort(-similarity[top], kind="stable")].tolist():
-            if len(found) == count or similarity[docnum] == -np.inf:
+        for docnum, value in zip(top.tolist(), similarity[top].tolist()):
+            if len(found) == count or value == -np.inf:
                 break
-            if not reader.is_deleted(docnum):
-                found[docnum] = float(similarity[docnum])
+            if not (deletions and reader.is_deleted(docnum)):
+                found[docnum] = value
         return found
 
     def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]:
