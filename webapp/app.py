@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
+import webapp.analytics as analytics
 import webapp.api as api
 import webapp.cors as cors
 import webapp.pages as pages
@@ -72,6 +73,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json = SafeJSONProvider(app)
 
     search_index.init_app(app)
+    analytics.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(widget.bp)
