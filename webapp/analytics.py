@@ -72,7 +72,7 @@ def record_search(results: SearchResults, source: str) -> str | None:
 def record_click(search_id: str, position: int, article_id: int) -> bool:
     """Queue a click on result ``position`` of search ``search_id``; False if the id is not one of ours."""
     found = recorder()
-    if not valid_search_id(search_id) or not 1 <= position <= MAX_POSITION:
+    if not valid_search_id(search_id) or not 1 <= position <= MAX_POSITION or article_id < 0:
         return False
     if found is not None:
         found.record(ClickRecord(search_id, position, article_id))

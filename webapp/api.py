@@ -91,9 +91,9 @@ def search() -> Response:
 def click() -> Response:
     """Record that result ``position`` (1-based) of search ``search`` was opened: a beacon or a link's ``ping``."""
     position = int_arg("position", 0, 1, 50 * MAX_PAGE)
-    article_id = int_arg("article", 0, 0, 2**53)
+    article_id = int_arg("article", -1, 0, 10**12)
     if not record_click(request.args.get("search", ""), position, article_id):
-        return json_error(400, "search must be the search_id of the results the click was on, position 1 or more")
+        return json_error(400, "send search (the search_id of the results clicked), position (1 or more) and article (its id)")
     return Response(status=204)
 
 

@@ -73,6 +73,10 @@ const safeUrl = (path, base, params) => {
   }
 };
 
+// Analytics: a random id for this tab's keystroke requests (typing=1), so the server counts a
+// search-as-you-type run once; no cookie or storage is used.
+const TAB = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+
 const plural = (n) => `${n} result${n === 1 ? "" : "s"}`;
 
 class ArticleSearch extends HTMLElement {
@@ -111,6 +115,7 @@ class ArticleSearch extends HTMLElement {
     this.input.addEventListener("keydown", (event) => this.onKey(event));
     this.input.addEventListener("focus", () => this.reopen());
     this.list.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
+    this.list.addEventListener("click", (event) => this.opened(event.target.closest("[role=option]")));
     root.addEventListener("focusout", (event) => root.contains(event.relatedTarget) || this.close());
     this.render();
   }
@@ -195,7 +200,7 @@ class ArticleSearch extends HTMLElement {
     let late = false;
     this.deadline = setTimeout(() => { late = true; controller.abort(); }, this.number("timeout", 8000, 500, 60000));
     const per_page = String(this.number("results", 5, 1, 20));
-    const url = safeUrl("api/search", this.base(), { q, per_page, ...this.filters() });
+    const url = safeUrl("api/search", this.base(), { q, per_page, ...this.filters(), typing: "1", tab: TAB });
     this.list.setAttribute("aria-busy", "true");
     fetch(url, { signal: controller.signal, credentials: "omit", headers: { Accept: "application/json" } })
       .then((response) => response.json().then((body) => [response, body], () => [response, null]))
@@ -213,12 +218,13 @@ class ArticleSearch extends HTMLElement {
     const target = this.target();
     this.select(-1);
     this.list.replaceChildren();
+    this.searchId = typeof body.search_id === "string" ? body.search_id : "";
     body.results.forEach((hit, i) => {
       const href = safeUrl(hit.url, base, { q });
       if (!href) return;
       const option = h("a", {
         role: "option", id: `o${i}`, href, target, tabindex: "-1", "aria-selected": "false",
-        "aria-describedby": `o${i}x`, part: "option",
+        "aria-describedby": `o${i}x`, part: "option", "data-position": String(i + 1), "data-article": String(hit.id),
       });
       if (target === "_blank") option.rel = "noopener";
       option.append(
@@ -297,6 +303,13 @@ class ArticleSearch extends HTMLElement {
     } else this.input.removeAttribute("aria-activedescendant");
   }
 
+  // Tell the server which result of which search was opened (the link itself is unchanged).
+  opened(option) {
+    if (!option || !this.searchId || !navigator.sendBeacon) return;
+    const url = safeUrl("api/click", this.base(), { search: this.searchId, position: option.dataset.position, article: option.dataset.article });
+    if (url) navigator.sendBeacon(url);
+  }
+
   go(href) {
     const target = this.target();
     if (target === "_self") location.assign(href);
@@ -316,6 +329,7 @@ class ArticleSearch extends HTMLElement {
     } else if (event.key === "Enter" && !event.isComposing) {
       const option = isOpen && this.list.children[this.active];
       const href = option ? option.href : this.pageUrl();
+      if (option) this.opened(option);
       if (href) { event.preventDefault(); this.go(href); }
     } else if (event.key === "Escape") {
       if (isOpen) { event.preventDefault(); this.abort(); this.close(); }
