@@ -58,10 +58,11 @@ def settle(searches: Iterable[SearchRecord]) -> list[Settled]:
     settled: list[Settled] = []
     runs: dict[str, tuple[SearchRecord, Settled]] = {}  # tab -> its run's last keystroke, and the run
     latest: dict[tuple[str, tuple[object, ...]], Settled] = {}  # (query, filters) -> its last first-page search, for later pages
-    later_pages: list[SearchRecord] = []
     for record in ordered:
-        if record.page > 1:
-            later_pages.append(record)
+        if record.page > 1:  # a later page of the latest first page of this query and filters
+            first = latest.get((record.query, _filters(record)))
+            if first is not None:
+                first.ids.add(record.search_id)
             continue
         if record.typing and record.tab:
             open_run = runs.get(record.tab)
@@ -78,10 +79,6 @@ def settle(searches: Iterable[SearchRecord]) -> list[Settled]:
         latest[(record.query, _filters(record))] = search
         if record.typing and record.tab:
             runs[record.tab] = (record, search)
-    for record in later_pages:
-        first = latest.get((record.query, _filters(record)))
-        if first is not None:
-            first.ids.add(record.search_id)
     return settled
 
 

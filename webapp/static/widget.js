@@ -73,9 +73,7 @@ const safeUrl = (path, base, params) => {
   }
 };
 
-// Analytics: a random id for this tab's keystroke requests (typing=1), so the server counts a
-// search-as-you-type run once; no cookie or storage is used.
-const TAB = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+const TAB = Math.random().toString(36).slice(2, 14); // folds a run of typing=1 searches into one (analytics)
 
 const plural = (n) => `${n} result${n === 1 ? "" : "s"}`;
 
@@ -218,13 +216,14 @@ class ArticleSearch extends HTMLElement {
     const target = this.target();
     this.select(-1);
     this.list.replaceChildren();
-    this.searchId = typeof body.search_id === "string" ? body.search_id : "";
+    this.sid = body.search_id;
+    this.ids = body.results.map((hit) => hit.id);
     body.results.forEach((hit, i) => {
       const href = safeUrl(hit.url, base, { q });
       if (!href) return;
       const option = h("a", {
         role: "option", id: `o${i}`, href, target, tabindex: "-1", "aria-selected": "false",
-        "aria-describedby": `o${i}x`, part: "option", "data-position": String(i + 1), "data-article": String(hit.id),
+        "aria-describedby": `o${i}x`, part: "option",
       });
       if (target === "_blank") option.rel = "noopener";
       option.append(
@@ -303,11 +302,9 @@ class ArticleSearch extends HTMLElement {
     } else this.input.removeAttribute("aria-activedescendant");
   }
 
-  // Tell the server which result of which search was opened (the link itself is unchanged).
-  opened(option) {
-    if (!option || !this.searchId || !navigator.sendBeacon) return;
-    const url = safeUrl("api/click", this.base(), { search: this.searchId, position: option.dataset.position, article: option.dataset.article });
-    if (url) navigator.sendBeacon(url);
+  opened(o) { // which result of which search was opened, for analytics; the link is unchanged
+    const i = o && +o.id.slice(1);
+    if (o && this.sid) navigator.sendBeacon(safeUrl("api/click", this.base(), { search: this.sid, position: i + 1, article: this.ids[i] }));
   }
 
   go(href) {
