@@ -7,12 +7,14 @@ with the same report ``article-search insights`` prints.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -38,7 +40,7 @@ def make_client(sample_index: Path, db: Path, **config: Any) -> Any:
 
 def settle(client: Any) -> None:
     """Wait until the app's recorder has written everything queued."""
-    assert client.application.extensions["article_search_analytics"].flush()
+    assert client.application.extensions["article_search_analytics"].flush(timeout=30)
 
 
 def test_page_api_and_widget_searches_are_recorded_with_their_facts(sample_index: Path, db: Path) -> None:
@@ -167,7 +169,7 @@ def test_a_full_queue_drops_records_without_blocking(db: Path) -> None:
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("PRAGMA journal_mode = WAL")
     holder.execute("BEGIN EXCLUSIVE")  # the writer waits on this lock while records pile up
-    recorder = Recorder(db, queue_size=5)
+    recorder = Recorder(db, queue_size=5, flush_seconds=0)  # one record a batch: the writer blocks at once
     for _ in range(200):
         recorder.record(SearchRecord(new_search_id(), "q", "api", 1))
     assert recorder.dropped >= 190
@@ -204,3 +206,45 @@ def test_insights_without_a_database_fails_in_one_line(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("Error: no analytics database at") and "--db" in lines[-1]
     assert CliRunner().invoke(cli, ["insights", "--days", "0"]).exit_code == 2
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs of our own, to fill up."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_pauses_recording_until_there_is_room_again(
+    sample_index: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = small_disk / "analytics.sqlite3"
+    client = make_client(sample_index, db)
+    recorder = client.application.extensions["article_search_analytics"]
+    recorder.pause_seconds = 0
+    client.get("/search?q=insulin")
+    settle(client)
+    filler = small_disk / "filler"
+    with open(filler, "wb") as handle:  # every free block taken
+        with contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+    with caplog.at_level(logging.ERROR, logger="indexer.analytics.recorder"):
+        for number in range(10):
+            long_query = f"insulin {number} " + "word " * 60
+            assert client.get("/api/search", query_string={"q": long_query}).status_code == 200
+        settle(client)
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "full" in errors[0]
+    filler.unlink()
+    client.get("/search?q=after+the+disk+was+freed")
+    settle(client)
+    assert "after the disk was freed" in [row["query"] for row in build_report([db], 1)["top_queries"]]
