@@ -24,6 +24,8 @@ DEFAULT_DB = "var/analytics.sqlite3"
 SCHEMA_VERSION = 1
 #: How long a writer waits for another process's write to finish before giving up on a batch.
 BUSY_TIMEOUT_MS = 2000
+#: The writer's page cache (SQLite's default is 2 MB per connection, in every worker).
+CACHE_KIB = 256
 DAY = 86400.0
 
 SCHEMA = """
@@ -73,6 +75,7 @@ class AnalyticsStore:
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses no committed batch, only power loss could
+                db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # appends only: a small page cache keeps workers' memory flat
                 db.executescript(SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
