@@ -21,7 +21,7 @@ def test_factory_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("ARTICLE_SEARCH_INDEX", raising=False)
     monkeypatch.delenv("ARTICLE_SEARCH_CORPUS", raising=False)
     app = create_app()
-    assert app.config["INDEX_DIR"] == "var/index" and app.config["CORPUS_DIR"] == "corpus"
+    assert app.config["INDEX_DIR"] == "var/index"
     assert not app.debug
     monkeypatch.setenv("ARTICLE_SEARCH_INDEX", "/srv/index")
     monkeypatch.setenv("ARTICLE_SEARCH_REFRESH_SECONDS", "5")

@@ -63,7 +63,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         INDEX_DIR=os.environ.get("ARTICLE_SEARCH_INDEX") or "var/index",
-        CORPUS_DIR=os.environ.get("ARTICLE_SEARCH_CORPUS") or "corpus",
         REFRESH_SECONDS=1.0,  # how often a worker thread checks for a newer index generation
         PER_PAGE=10,
         SITE_NAME="Article Search",

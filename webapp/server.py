@@ -16,11 +16,12 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from indexer.writing.staleness import corpus_changes
 from webapp import single_write
 from webapp.app import create_app
 from webapp.search_index import index_ready
 
-__all__ = ["ServeError", "GunicornServer", "gunicorn_options", "serve"]
+__all__ = ["ServeError", "GunicornServer", "gunicorn_options", "serve", "startup_notice"]
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,29 @@ def serve(
     :raises ServeError: the address is already in use or cannot be bound.
     """
     _check_address(host, port)
-    app = create_app({"INDEX_DIR": str(index_dir), "CORPUS_DIR": str(corpus_dir)})
+    app = create_app({"INDEX_DIR": str(index_dir)})
     app.config.update(PRODUCTION_CONFIG)
-    if not index_ready(index_dir):
-        log.warning("no index at %s yet: pages answer 503 until `article-search index build` has run", index_dir)
+    notice = startup_notice(Path(index_dir), Path(corpus_dir))
+    if notice:
+        log.warning("%s", notice)
     single_write.install()  # a killed worker never leaves a response cut after its head
     GunicornServer(app, gunicorn_options(host, port, workers)).run()
+
+
+def startup_notice(index_dir: Path, corpus_dir: Path) -> str | None:
+    """What a maintainer should do before the served index answers as the corpus reads, if anything."""
+    if not index_ready(index_dir):
+        return (
+            f"no index at {index_dir} yet: pages answer 503 until "
+            f"`article-search index build --corpus {corpus_dir} --index {index_dir}` has run"
+        )
+    changes = corpus_changes(corpus_dir, index_dir)
+    if changes is None or not changes.behind:
+        return None
+    return (
+        f"the index at {index_dir} is behind the corpus at {corpus_dir} ({changes}): "
+        f"run `article-search index update --corpus {corpus_dir} --index {index_dir}` (it serves as it is meanwhile)"
+    )
 
 
 def _check_address(host: str, port: int) -> None:
