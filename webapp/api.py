@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from indexer import SearchError
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
-from webapp.analytics import record_click, record_search
+from webapp.analytics import MAX_POSITION, record_click, record_search
 from webapp.params import int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
@@ -90,10 +90,13 @@ def search() -> Response:
 @bp.post("/api/click")
 def click() -> Response:
     """Record that result ``position`` (1-based) of search ``search`` was opened: a beacon or a link's ``ping``."""
-    position = int_arg("position", 0, 1, 50 * MAX_PAGE)
-    article_id = int_arg("article", -1, 0, 10**12)
+    hint = "send search (the search_id of the results clicked), position (1 or more) and article (its id)"
+    if not all(request.args.get(name, "").strip() for name in ("search", "position", "article")):
+        return json_error(400, hint)
+    position = int_arg("position", 1, 1, MAX_POSITION)
+    article_id = int_arg("article", 1, 0, 10**12)
     if not record_click(request.args.get("search", ""), position, article_id):
-        return json_error(400, "send search (the search_id of the results clicked), position (1 or more) and article (its id)")
+        return json_error(400, hint)
     return Response(status=204)
 
 
