@@ -72,6 +72,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/run.py --sizes 10000
 	$(BIN)/python tests/bench/reliability.py
 	$(BIN)/python tests/bench/scale_out.py --size 10000
+	$(BIN)/python tests/bench/analytics.py --size 10000
 	$(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider --fuzz-examples 2500
 
 clean:

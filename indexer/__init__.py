@@ -51,7 +51,15 @@ The pipeline, one folder per stage and one idea per module::
       highlight.py  <mark> query terms in titles, snippets and pages, everything else escaped
       spelling.py   did-you-mean, unmatched words, completions
       results.py    what a search answers
-    cli.py      the `index` and `search` commands (a thin shell over the above)
+    analytics/  what people searched for and opened (never who)
+      records.py    a settled search and a click, as stored
+      store.py      one SQLite file (WAL) per replica, outside the index generations
+      recorder.py   a bounded queue and a background thread writing batches off the request path
+      report.py     searches per day, top queries, content gaps, click-through, slowest
+      nearest.py    the articles nearest a query, for the gaps
+      text.py       the report as text; command.py what `insights` runs
+    options.py  the options and error handling the commands share
+    cli.py      the `index`, `search` and `insights` commands (a thin shell over the above)
     summaries.py  what builds and updates print when done
 
 Nothing here imports the web app or names it; the command that serves the site

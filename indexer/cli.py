@@ -7,103 +7,32 @@ Exit codes: 0 ok; 1 a failure explained on stderr in one line; 2 a usage error.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Callable
 
 import click
 
 from indexer import __version__
 from indexer.corpus.articles import ArticleError
-from indexer.corpus.files import CorpusError, ReservedBy
-from indexer.index.store import IndexStore, IndexStoreError
+from indexer.corpus.files import CorpusError
+from indexer.index.store import IndexStore
+from indexer.options import (
+    CONTEXT,
+    corpus_option,
+    default_analytics_db,
+    explain_failures,
+    index_option,
+    lock_option,
+    reserved_by,
+    semantic_option,
+    semantic_unless_missing,
+)
 from indexer.summaries import build_summary, update_summary
 from indexer.writing.build import build_index
 from indexer.writing.update import UpdateReport, update_index
-
-F = TypeVar("F", bound=Callable[..., Any])
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def default_corpus() -> Path:
-    return Path(os.environ.get("ARTICLE_SEARCH_CORPUS") or "corpus")
-
-
-def default_index() -> Path:
-    return Path(os.environ.get("ARTICLE_SEARCH_INDEX") or "var/index")
-
-
-def corpus_option(command: F) -> F:
-    return click.option(
-        "--corpus", type=click.Path(path_type=Path, file_okay=False), default=default_corpus,
-        show_default="$ARTICLE_SEARCH_CORPUS or corpus", help="Folder of *.md articles.",
-    )(command)
-
-
-def index_option(command: F) -> F:
-    return click.option(
-        "--index", "index_dir", type=click.Path(path_type=Path, file_okay=False), default=default_index,
-        show_default="$ARTICLE_SEARCH_INDEX or var/index", help="Index folder.",
-    )(command)
-
-
-def lock_option(command: F) -> F:
-    return click.option(
-        "--lock-timeout", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
-        help="Seconds to wait for another build or update to finish.",
-    )(command)
-
-
-def reserved_by() -> ReservedBy | None:
-    """Which urls the site's own routes take, if the program running these commands serves a site.
-
-    ``article-search`` puts the web app's answer in the context object
-    (``{"reserved_by": ...}``); ``python -m indexer`` knows no site and checks none.
-    """
-    context = click.get_current_context(silent=True)
-    found = context.find_object(dict) if context is not None else None
-    return found.get("reserved_by") if found else None
-
-
-def semantic_option(command: F) -> F:
-    return click.option(
-        "--semantic/--no-semantic", default=None,
-        help="Rank by meaning as well as words (article vectors from the embedding model, which `make install` "
-        "installs), or by words alone. Remembered for later builds and updates. "
-        "Default: as last chosen, else by meaning where the model is installed.",
-    )(command)
-
-
-def semantic_unless_missing() -> bool:
-    """The default for an index never told which ranking to use: by meaning, if this installation can."""
-    from indexer.semantic.model import semantic_unavailable
-
-    problem = semantic_unavailable()
-    if problem is not None:
-        click.echo(f"ranking by words alone: {problem}", err=True)
-    return problem is None
-
-
-def explain_failures(command: F) -> F:
-    """Turn the library's errors into one line on stderr and exit code 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (IndexStoreError, CorpusError) as error:
-            raise click.ClickException(str(error)) from None
-        except BrokenPipeError:  # `article-search search x | head`: the reader left
-            sys.stderr.close()
-            sys.exit(0)
-        except OSError as error:
-            raise click.ClickException(f"{error.filename or ''}: {error.strerror}; check the path and permissions") from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings=CONTEXT)
@@ -359,6 +288,28 @@ def search_command(query: str, index_dir: Path, limit: int, page: int, subject: 
         click.echo(f"\n{rank}. {_terminal(hit.title_html, styled)}  [{hit.subject}]")
         click.echo(f"   {hit.url}  score {hit.score:.2f}")
         click.echo(f"   {_terminal(hit.snippet_html, styled)}")
+
+
+@cli.command("insights")
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="Days to report on, today included.")
+@click.option(
+    "--db", "databases", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+    help="Analytics database; repeat for several replicas. Default: $ARTICLE_SEARCH_ANALYTICS_DB or var/analytics.sqlite3.",
+)
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@explain_failures
+def insights_command(days: int, databases: tuple[Path, ...], index_dir: Path, as_json: bool) -> None:
+    """Report search analytics: searches per day, top queries, content gaps, click-through, slowest.
+
+    Content gaps (queries with no results, or whose results nobody opened) list
+    the articles nearest them in meaning, from the index.
+
+    Example: article-search insights --days 7 --db replica-1.sqlite3 --db replica-2.sqlite3
+    """
+    from indexer.analytics.command import insights  # here: the other commands do without the searcher
+
+    click.echo(insights(list(databases) or [default_analytics_db()], days, index_dir, as_json))
 
 
 def _terminal(fragment: str, styled: bool) -> str:

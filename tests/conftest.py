@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -10,6 +11,14 @@ import pytest
 from indexer import build_index
 
 from helpers import SAMPLE_CORPUS, article_text
+
+
+@pytest.fixture(scope="session", autouse=True)
+def analytics_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Searches made by tests (and the servers they start) are recorded in a temporary file, never in var/."""
+    path = tmp_path_factory.mktemp("analytics") / "analytics.sqlite3"
+    os.environ["ARTICLE_SEARCH_ANALYTICS_DB"] = str(path)
+    return path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -10,7 +10,7 @@ TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-dev
 TOLERANCE_ID = 500001
 RESULT_KEYS = ["id", "title", "title_html", "url", "subject", "snippet_html", "score", "date", "matched_terms", "pinned", "passage_html", "passage_url"]
 SEARCH_KEYS = [
-    "ok", "query", "total", "page", "per_page", "took_ms", "suggestion", "facets", "results", "unmatched", "generation", "corrected", "partial", "answer",
+    "ok", "query", "total", "page", "per_page", "took_ms", "suggestion", "facets", "results", "unmatched", "generation", "corrected", "partial", "answer", "search_id",
 ]
 
 

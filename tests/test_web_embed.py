@@ -185,7 +185,8 @@ def test_embed_page_shows_marked_results_that_open_in_the_top_window(client: Any
     html = client.get("/embed?q=tolerance&per_page=3").get_data(as_text=True)
     assert html.count('<li>') == 3
     assert "<mark>" in html
-    assert f'<a target="_top" href="{TOLERANCE_URL}?q=tolerance">' in html
+    # The result keeps its real href; its ping records the click for search analytics.
+    assert re.search(rf'<a target="_top" href="{re.escape(TOLERANCE_URL)}\?q=tolerance" ping="/api/click\?search=[0-9a-f]{{32}}&amp;position=\d+&amp;article=500001">', html)
     assert re.search(r'<a target="_top" href="/search\?q=tolerance">See all \d+ results', html)
     assert 'class="site-header"' not in html and "<footer" not in html, "minimal chrome"
     assert 'rel="search" type="application/opensearchdescription+xml"' in html
@@ -230,7 +231,8 @@ def test_embed_js_is_the_widget_and_small(client: Any) -> None:
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert response.cache_control.max_age == 3600 and response.cache_control.public
     assert source == WIDGET_JS.read_bytes()
-    assert len(source) < 15_000, "the widget stays under 15 KB unminified"
+    # 15 KB until it sent search analytics (typing=1, a tab id, a beacon per result opened: 0.6 KB).
+    assert len(source) < 16_000, "the widget stays under 16 KB unminified"
 
 
 def test_widget_never_parses_strings_as_markup() -> None:

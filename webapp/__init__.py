@@ -6,7 +6,10 @@ The pieces, one idea per module::
     search_index.py  holds the indexer's SearchService in app.extensions (init_app)
     params.py        request parameters read defensively (query text, page numbers)
     pages.py         HTML blueprint: /, /search, each article at its own url
-    api.py           JSON blueprint: /api/search, /api/suggest, /api/articles/<id>, /healthz, /openapi.json
+    api.py           JSON blueprint: /api/search, /api/suggest, /api/articles/<id>, /api/click, /healthz, /openapi.json
+    analytics.py     searches and result clicks handed to the indexer's analytics recorder
+    admin.py         /admin/insights (the analytics report) behind ARTICLE_SEARCH_ADMIN_TOKEN
+    admin_chart.py   its searches-per-day chart as SVG geometry
     cors.py          CORS headers on the JSON API only, from ARTICLE_SEARCH_CORS_ORIGINS
     widget.py        other sites: /embed.js, /embed (frameable), /opensearch.xml, /embedding
     server.py        gunicorn for `article-search serve`

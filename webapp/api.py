@@ -15,11 +15,12 @@ import functools
 import re
 from importlib import resources
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from indexer import SearchError
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
+from webapp.analytics import MAX_POSITION, record_click, record_search
 from webapp.citations import citations_json, site_citations
 from webapp.params import int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
@@ -60,6 +61,9 @@ def error_response(error: HTTPException) -> Response:
     status = error.code or 500
     custom = error.description != type(error).description
     message = str(error.description) if custom and error.description else HINTS.get(status, HINTS[400])
+    if isinstance(error, MethodNotAllowed) and error.valid_methods and "GET" not in error.valid_methods:
+        allowed = [method for method in error.valid_methods if method not in ("HEAD", "OPTIONS")]
+        message = f"this url answers {' and '.join(allowed)} requests only: send a POST request"
     response = json_error(status, message)
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
@@ -80,7 +84,21 @@ def search() -> Response:
         )
     except SearchError as error:
         return json_error(400, str(error))
-    return jsonify(results.as_dict())
+    # search_id: what a click on one of these results names (null when analytics are off).
+    return jsonify({**results.as_dict(), "search_id": record_search(results, "api")})
+
+
+@bp.post("/api/click")
+def click() -> Response:
+    """Record that result ``position`` (1-based) of search ``search`` was opened: a beacon or a link's ``ping``."""
+    hint = "send search (the search_id of the results clicked), position (1 or more) and article (its id)"
+    if not all(request.args.get(name, "").strip() for name in ("search", "position", "article")):
+        return json_error(400, hint)
+    position = int_arg("position", 1, 1, MAX_POSITION)
+    article_id = int_arg("article", 1, 0, 10**12)
+    if not record_click(request.args.get("search", ""), position, article_id):
+        return json_error(400, hint)
+    return Response(status=204)
 
 
 @bp.get("/api/suggest")

@@ -11,6 +11,8 @@ from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
+import webapp.admin as admin
+import webapp.analytics as analytics
 import webapp.api as api
 import webapp.cors as cors
 import webapp.pages as pages
@@ -40,6 +42,8 @@ FRAMEABLE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *"),
 }
 MAX_BODY_BYTES = 16 * 1024
+#: Settings taken as typed from the environment, never parsed as JSON.
+RAW_SETTINGS = ("ADMIN_TOKEN", "ANALYTICS_DB")
 INDEX_MISSING_HINT = (
     "The search index has not been built yet: build the index with `article-search index build`, "
     "then reload this page."
@@ -62,18 +66,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REFRESH_SECONDS=1.0,  # how often a worker thread checks for a newer index generation
         PER_PAGE=10,
         SITE_NAME="Article Search",
-        # Every route is a GET: no request needs a body, so a large one is refused unread (413).
+        # No request needs a large body (the admin login form and /api/click are the only POSTs): refused unread (413).
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.config.from_prefixed_env("ARTICLE_SEARCH")
+    for name in RAW_SETTINGS:  # from_prefixed_env reads values as JSON: a token "1e3" must stay "1e3"
+        if f"ARTICLE_SEARCH_{name}" in os.environ:
+            app.config[name] = os.environ[f"ARTICLE_SEARCH_{name}"]
     if test_config is not None:
         app.config.from_mapping(test_config)
     app.json = SafeJSONProvider(app)
 
     search_index.init_app(app)
+    analytics.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(widget.bp)
+    app.register_blueprint(admin.bp)
     cors.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(IndexStoreError, _index_unavailable)

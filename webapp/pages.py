@@ -32,6 +32,7 @@ from indexer import Article, SearchError, SearchResults, render_markdown
 from indexer.search.passages import answer_blocks, block_ids
 from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
+from webapp.analytics import click_url, record_search
 from webapp.api import error_response as api_error_response
 from webapp.api import is_api_path
 from webapp.citations import site_citations
@@ -86,7 +87,9 @@ def search() -> Any:
     if results.total and page > results.pages:
         return redirect(_search_url(results, page=results.pages))
     json_url = url_for("api.search", **_search_params(results, page=results.page))
-    body = render_template("search.html", q=results.query, results=results, view=_view(results), json_url=json_url)
+    search_id = record_search(results, "page")
+    body = render_template("search.html", q=results.query, results=results, view=_view(results), json_url=json_url,
+                           search_id=search_id)
     return _with_json_twin(Response(body), json_url)
 
 
@@ -142,6 +145,7 @@ def _view(results: SearchResults) -> dict[str, Any]:
     searchable = typed - {word.lower() for word in results.unmatched}  # words some article contains
     return {
         "first_rank": (results.page - 1) * results.per_page + 1,
+        "positions": {hit.id: (results.page - 1) * results.per_page + rank for rank, hit in enumerate(results.results, 1)},
         # Each hit with the forms of the query's words it matched beyond those typed ("drugs" for "drug").
         "rows": [(hit, [term for term in hit.matched_terms if term.lower() not in typed]) for hit in results.results],
         "has_words": bool(typed),
@@ -199,6 +203,12 @@ def _template_constants() -> dict[str, Any]:
 def _search_url(results: SearchResults | None = None, **changes: Any) -> str:
     """A /search url that keeps the current query, filters, sort and page size."""
     return url_for("pages.search", **_search_params(results, **changes))
+
+
+@bp.app_template_global("click_ping")
+def _click_ping(search_id: str | None, position: int, article_id: int) -> str:
+    """A result link's ``ping`` url, recording the click without changing its href ("" when not recording)."""
+    return click_url(search_id, position, article_id)
 
 
 @bp.app_template_filter("with_query")

@@ -26,6 +26,8 @@ def reserved_by(url: str) -> str | None:
 
     if is_api_path(url.rstrip("/") or "/"):
         return "the JSON API (/api/...)"
+    if url.rstrip("/") == "/admin" or url.startswith("/admin/"):
+        return "the admin pages (/admin/...)"
     try:
         rule, _ = _routes().match(url, method="GET", return_rule=True)
     except RequestRedirect:  # "/search/" redirects to "/search": taken all the same

@@ -24,6 +24,7 @@ from flask import (
 )
 
 from indexer import SearchError
+from webapp.analytics import record_search
 from webapp.cors import ANY
 from webapp.cors import EXTENSION as CORS_EXTENSION
 from webapp.params import clamped_int_arg, sort_arg, subjects_arg, text_arg, years_arg
@@ -99,13 +100,16 @@ def embed() -> str:
     subjects, years, sort = [s for s in subjects_arg() if s], [y for y in years_arg() if y], sort_arg()
     filters = {"subject": subjects, "year": years, "sort": sort or None}
     per_page = clamped_int_arg("per_page", EMBED_PER_PAGE, 1, MAX_EMBED_PER_PAGE)
-    results, error = None, None
+    results, error, search_id = None, None, None
     if q.strip():
         try:
             results = get_service().search(q, page=1, per_page=per_page, subject=subjects, year=years, sort=sort)
         except SearchError as problem:
             error = str(problem)
-    return render_template("embed.html", q=q, filters=filters, per_page=per_page, results=results, error=error)
+        else:
+            search_id = record_search(results, "embed")
+    return render_template("embed.html", q=q, filters=filters, per_page=per_page, results=results, error=error,
+                           search_id=search_id)
 
 
 @bp.get("/opensearch.xml")

@@ -252,6 +252,20 @@ class SearchService:
             sort=sort,
         )
 
+    def nearest_ids(self, text: str, count: int = 3) -> list[tuple[int, float]]:
+        """The ``count`` articles closest to ``text`` in meaning, as (id, cosine), best first.
+
+        By the index's query encoder and article vectors; an index built by words
+        alone answers with its ranking by words (score 0). For reports of what
+        searches missed, where the query itself may match nothing.
+        """
+        held, generation = self._pool.acquire()
+        semantic = self._semantic(held, generation, generation.parse(text).text)
+        if semantic is None:
+            return [(article_id, 0.0) for article_id in self.ranked_ids(text, count)]
+        ids = held.values("article_id")
+        return [(ids[docnum], round(score, 4)) for docnum, score in semantic.nearest(count).items()]
+
     def passage(self, text: str, article_id: int) -> ScoredPassage | None:
         """The passage of one article that best answers ``text``, chosen as :meth:`search` chooses it
         (for measuring the choice; a search gives each result's passage)."""

@@ -125,7 +125,9 @@ def test_widget_attributes_filter_and_sort_its_searches(page: Any, console_error
     with page.expect_response(lambda response: "/api/search?" in response.url) as answer:
         box.fill("cause")
     asked = parse_qs(urlsplit(answer.value.url).query)
-    assert asked == {"q": ["cause"], "per_page": ["5"], "subject": ["History", "Medicine"], "year": ["2025"], "sort": ["newest"]}
+    tab = asked.pop("tab")  # search analytics: a keystroke request, with its tab's random id
+    assert asked == {"q": ["cause"], "per_page": ["5"], "subject": ["History", "Medicine"], "year": ["2025"], "sort": ["newest"], "typing": ["1"]}
+    assert re.fullmatch(r"[0-9a-z]{9,18}", tab[0])
     body = answer.value.json()
     assert body["total"] == 4
     options = page.locator("#filtered [role=option]")

@@ -73,6 +73,8 @@ const safeUrl = (path, base, params) => {
   }
 };
 
+const TAB = [...crypto.getRandomValues(new Uint8Array(9))].map((b) => b.toString(36)).join(""); // analytics: one run of typing=1
+
 const plural = (n) => `${n} result${n === 1 ? "" : "s"}`;
 
 class ArticleSearch extends HTMLElement {
@@ -111,6 +113,7 @@ class ArticleSearch extends HTMLElement {
     this.input.addEventListener("keydown", (event) => this.onKey(event));
     this.input.addEventListener("focus", () => this.reopen());
     this.list.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
+    this.list.addEventListener("click", (event) => this.opened(event.target.closest("[role=option]")));
     root.addEventListener("focusout", (event) => root.contains(event.relatedTarget) || this.close());
     this.render();
   }
@@ -195,7 +198,7 @@ class ArticleSearch extends HTMLElement {
     let late = false;
     this.deadline = setTimeout(() => { late = true; controller.abort(); }, this.number("timeout", 8000, 500, 60000));
     const per_page = String(this.number("results", 5, 1, 20));
-    const url = safeUrl("api/search", this.base(), { q, per_page, ...this.filters() });
+    const url = safeUrl("api/search", this.base(), { q, per_page, ...this.filters(), typing: "1", tab: TAB });
     this.list.setAttribute("aria-busy", "true");
     fetch(url, { signal: controller.signal, credentials: "omit", headers: { Accept: "application/json" } })
       .then((response) => response.json().then((body) => [response, body], () => [response, null]))
@@ -213,6 +216,8 @@ class ArticleSearch extends HTMLElement {
     const target = this.target();
     this.select(-1);
     this.list.replaceChildren();
+    this.sid = body.search_id;
+    this.ids = body.results.map((hit) => hit.id);
     body.results.forEach((hit, i) => {
       const href = safeUrl(hit.url, base, { q });
       if (!href) return;
@@ -297,6 +302,11 @@ class ArticleSearch extends HTMLElement {
     } else this.input.removeAttribute("aria-activedescendant");
   }
 
+  opened(o) { // which result of which search was opened, for analytics; the link is unchanged
+    const i = o && +o.id.slice(1);
+    if (o && this.sid) navigator.sendBeacon(safeUrl("api/click", this.base(), { search: this.sid, position: i + 1, article: this.ids[i] }));
+  }
+
   go(href) {
     const target = this.target();
     if (target === "_self") location.assign(href);
@@ -316,6 +326,7 @@ class ArticleSearch extends HTMLElement {
     } else if (event.key === "Enter" && !event.isComposing) {
       const option = isOpen && this.list.children[this.active];
       const href = option ? option.href : this.pageUrl();
+      if (option) this.opened(option);
       if (href) { event.preventDefault(); this.go(href); }
     } else if (event.key === "Escape") {
       if (isOpen) { event.preventDefault(); this.abort(); this.close(); }
