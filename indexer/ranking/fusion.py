@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import math
 from typing import Protocol
 
 __all__ = ["Semantic", "fuse", "SEMANTIC_WEIGHT", "FUSION_DEPTH", "SEMANTIC_MIN_SIMILARITY", "FEEDBACK_DOCS", "FEEDBACK_WEIGHT"]
@@ -28,14 +27,6 @@ SEMANTIC_MIN_SIMILARITY = 0.2
 #: (tests/eval/RESULTS.md, step 19). More articles or more weight lowered SciFact.
 FEEDBACK_DOCS = 2
 FEEDBACK_WEIGHT = 0.5
-#: Length-aware weight: a query of ``words`` distinct words weighs meaning by
-#: SEMANTIC_WEIGHT + LENGTH_SLOPE * ln(words / LENGTH_PIVOT), kept within
-#: [LENGTH_LOWEST, LENGTH_HIGHEST]. Long questions say what they mean in many words that
-#: BM25F scores one by one; short ones name what they want.
-LENGTH_SLOPE = 0.0
-LENGTH_PIVOT = 6.0
-LENGTH_LOWEST = 0.3
-LENGTH_HIGHEST = 0.75
 
 
 class Semantic(Protocol):
@@ -49,9 +40,7 @@ class Semantic(Protocol):
 
 
 
-def fuse(
-    scores: dict[int, float], semantic: Semantic, depth: int | None = None, weight: float | None = None, words: int | None = None,
-) -> dict[int, float]:
+def fuse(scores: dict[int, float], semantic: Semantic, depth: int | None = None, weight: float | None = None) -> dict[int, float]:
     """Mix BM25F with similarity of meaning: new scores, candidates first.
 
     The candidates (the ``depth`` best by each, default :data:`FUSION_DEPTH`) get
@@ -59,23 +48,13 @@ def fuse(
     below them, scaled into [0, 1), so every match is still listed and counted.
     With :data:`FEEDBACK_DOCS`, the query vector is then moved towards the best
     candidates' vectors and the fusion done again.
-    ``words`` (the query's distinct words) sets the weight when ``weight`` is not given
-    (:func:`weight_for`). (Defaults are read at call time, so tests/eval/tune.py can vary them.)
+    (Defaults are read at call time, so tests/eval/tune.py can vary them.)
     """
-    if weight is None and words is not None:
-        weight = weight_for(words)
     fused = _fuse_once(scores, semantic, depth, weight)
     if FEEDBACK_DOCS and fused is not scores:
         best = heapq.nsmallest(FEEDBACK_DOCS, fused.items(), key=lambda item: (-item[1], item[0]))
         fused = _fuse_once(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), depth, weight)
     return fused
-
-
-def weight_for(words: int) -> float:
-    """The weight on meaning for a query of ``words`` distinct words (see :data:`LENGTH_SLOPE`)."""
-    if not LENGTH_SLOPE or words <= 0:
-        return SEMANTIC_WEIGHT
-    return min(max(SEMANTIC_WEIGHT + LENGTH_SLOPE * math.log(words / LENGTH_PIVOT), LENGTH_LOWEST), LENGTH_HIGHEST)
 
 
 def _fuse_once(scores: dict[int, float], semantic: Semantic, depth: int | None, weight: float | None) -> dict[int, float]:

@@ -59,7 +59,7 @@ def rank(
     if not plain:
         scores = _restrict(scores, searcher.docs_for_query(q))
     elif semantic is not None:
-        scores = fuse(scores, semantic, words=len(words))
+        scores = fuse(scores, semantic)
     unfiltered = frozenset(scores)
     if keep is not None:
         scores = {docnum: score for docnum, score in scores.items() if keep(docnum)}

