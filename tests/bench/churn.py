@@ -57,11 +57,12 @@ def main() -> None:
 
 
 def _first_error(log: str) -> str:
+    """The exception line of the first traceback in the server's log."""
     lines = log.splitlines()
-    for n, line in enumerate(lines):
-        if "Traceback" in line:
-            return " | ".join(lines[n:n + 40][-3:])
-    return "(none logged)"
+    start = next((n for n, line in enumerate(lines) if line.startswith("Traceback")), None)
+    if start is None:
+        return "(none logged)"
+    return next((line for line in lines[start + 1:] if line and not line[0].isspace()), lines[start])
 
 
 if __name__ == "__main__":
