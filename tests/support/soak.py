@@ -175,7 +175,8 @@ def timed_soak(workdir: Path, *, minutes: float, concurrency: int = 8, synthetic
 
         def updater() -> None:
             step = 0
-            while not stop.wait(every):
+            # On the clock (at every, 2 x every, ... s), not ``every`` after the last one ended.
+            while not stop.wait(max(0.0, start + (step + 1) * every - time.monotonic())):
                 step += 1
                 _churn(corpus, step)
                 began = time.monotonic()
