@@ -6,7 +6,8 @@ the updates add, edit and remove. Prints a table per minute (requests, failed,
 p50 and p99, each worker's RSS) and each worker's growth after warm-up, in
 Markdown for tests/bench/RESULTS.md. Exits 1 on any failed request (5xx, no
 answer, a 404 for an article that stays), a failed update, a replaced worker,
-or a worker whose RSS grew more than ``--max-growth`` after warm-up. Example::
+or a worker whose RSS grew more than ``--max-growth`` after warm-up (median of
+the last 5 minutes against the 5 after warm-up). Example::
 
     .venv/bin/python tests/bench/soak.py --minutes 20
 """
@@ -14,8 +15,10 @@ or a worker whose RSS grew more than ``--max-growth`` after warm-up. Example::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -25,14 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for supp
 from support.soak import TimedSoak, timed_soak  # noqa: E402
 
 
-def growth(run: TimedSoak, warmup: float) -> dict[int, tuple[float, float, float]]:
-    """Per worker: RSS (MB) at the first sample after warm-up, at the end, and the growth in %."""
+def growth(run: TimedSoak, warmup: float, window: float) -> dict[int, tuple[float, float, float]]:
+    """Per worker: median RSS (MB) over ``window`` s after warm-up, over the last ``window`` s, and the growth in %.
+
+    Medians of windows, not two single samples: RSS rises and falls by 10-20 MB as each
+    update's generation is laid out and the old one freed, so one sample may fall on a peak.
+    """
+    end = max(t for t, _ in run.rss)
     found = {}
     for pid in run.workers:
-        points = [(t, rss[pid]) for t, rss in run.rss if pid in rss]
-        warm = next((kb for t, kb in points if t >= warmup), points[-1][1])
-        end = points[-1][1]
-        found[pid] = (warm / 1024, end / 1024, 100 * (end - warm) / warm)
+        points = [(t, rss[pid] / 1024) for t, rss in run.rss if pid in rss]
+        first = statistics.median([mb for t, mb in points if warmup <= t <= warmup + window] or [points[-1][1]])
+        last = statistics.median([mb for t, mb in points if t >= end - window] or [points[-1][1]])
+        found[pid] = (first, last, 100 * (last - first) / first)
     return found
 
 
@@ -41,11 +49,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20, help="how long the load runs")
     parser.add_argument("--concurrency", type=int, default=8, help="clients sending at once")
     parser.add_argument("--articles", type=int, default=400, help="synthetic articles beside the sample corpus")
-    parser.add_argument("--warmup", type=float, default=2, help="minutes of warm-up before RSS is compared")
+    parser.add_argument("--warmup", type=float, default=5, help="minutes of warm-up before RSS is compared")
+    parser.add_argument("--json", type=Path, help="also write every RSS sample and the table here")
     parser.add_argument("--max-growth", type=float, default=10, help="RSS growth after warm-up that fails (%%)")
     parser.add_argument("--no-semantic", action="store_true", help="rank by words alone (a faster first build)")
     args = parser.parse_args()
     warmup = min(args.warmup, args.minutes / 2) * 60
+    window = min(300.0, (args.minutes * 60 - warmup) / 2)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         run = timed_soak(Path(tmp), minutes=args.minutes, concurrency=args.concurrency, synthetic=args.articles,
                          semantic=not args.no_semantic)
@@ -58,11 +68,15 @@ def main() -> None:
     print("|---" * (5 + len(run.workers)) + "|")
     for row in rows:
         print("| " + " | ".join(f"{value:g}" for value in row.values()) + " |")
-    grown = growth(run, warmup)
+    grown = growth(run, warmup, window)
     print()
     for n, (pid, (warm, end, pct)) in enumerate(grown.items()):
-        print(f"worker {n + 1} (pid {pid}): {warm:.1f} MB after {warmup / 60:g} min warm-up, {end:.1f} MB at the end: "
-              f"{end - warm:+.1f} MB ({pct:+.1f}%)")
+        print(f"worker {n + 1} (pid {pid}): median RSS {warm:.1f} MB in the {window / 60:g} min after {warmup / 60:g} min "
+              f"of warm-up, {end:.1f} MB in the last {window / 60:g} min: {end - warm:+.1f} MB ({pct:+.1f}%)")
+    if args.json:
+        args.json.write_text(json.dumps({"rss_kb": [[round(t, 1), {str(n + 1): rss.get(pid) for n, pid in enumerate(run.workers)}]
+                                                    for t, rss in run.rss], "minutes": rows,
+                                         "updates": [[round(u.at, 1), u.code, round(u.seconds, 1)] for u in run.updates]}, indent=1))
     for sample in run.failed[:10]:
         print("  failed:", sample.target, sample.status, sample.error)
     for update in run.updates:
