@@ -18,7 +18,7 @@ help:
 	@echo "make run    build the index if missing or stale, serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test extras and run the whole test suite"
 	@echo "make eval   relevance on the judged collections (nDCG@10, MRR@10, Recall@100)"
-	@echo "make bench  speed and memory benchmarks"
+	@echo "make bench  speed and memory benchmarks, and a 20-minute soak (tests/bench/soak.py --minutes N runs it shorter)"
 	@echo "make semantic  the same as make install (its former name)"
 
 $(BIN)/python:
@@ -67,10 +67,11 @@ test: $(VENV)/.installed-test $(VENV)/.installed-semantic $(AXE)
 eval: $(VENV)/.installed-test $(VENV)/.installed-semantic
 	$(BIN)/python tests/eval/run.py
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test $(VENV)/.installed-semantic
 	bash .ci/ensure-packages
 	$(BIN)/python tests/bench/run.py --sizes 10000
 	$(BIN)/python tests/bench/reliability.py
+	$(BIN)/python tests/bench/soak.py --minutes 20
 	$(BIN)/python tests/bench/scale_out.py --size 10000
 	$(BIN)/python tests/bench/analytics.py --size 10000
 	$(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider --fuzz-examples 2500

@@ -7,8 +7,9 @@
 - ``servers``: `article-search serve` (gunicorn) and the deploy kit's nginx on loopback, started,
   waited for and stopped; one GET on a fresh connection.
 - ``load``: loopback clients sending a realistic mix of requests, and what each answer said.
-- ``rebuilds``, ``crashes``, ``soak``: the reliability runs (serving through rebuilds, kill -9 of
-  writers, a long soak) that record what happened. The tests (tests/test_reliability_*.py) assert
+- ``rebuilds``, ``crashes``, ``soak``, ``churn``: the reliability runs (serving through rebuilds,
+  kill -9 of writers, a long soak and the timed soak of `make bench`, six articles churned by 30
+  writers under load) that record what happened. The tests (tests/test_reliability_*.py) assert
   the promises; tests/bench/reliability.py runs the long forms and prints the figures.
 
 Tests import these as ``from support.servers import start_server`` (``pythonpath = ["tests"]``);
