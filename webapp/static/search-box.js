@@ -44,6 +44,7 @@ form.classList.add("has-completions");
 
 let seq = 0;
 let timer = 0;
+let shownFor = null; // the prefix whose completions the listbox holds
 
 const box = new Combobox(input, popup, list, {
   reopen: () => update(),
@@ -57,7 +58,8 @@ const box = new Combobox(input, popup, list, {
   clear: () => update(),
 });
 
-const show = (kind, values, title) => {
+const show = (kind, values, title, prefix) => {
+  shownFor = prefix === undefined ? null : prefix;
   box.fill(values.map((value, i) => el("li", { role: "option", id: `q-option-${i}`, "aria-selected": "false", "data-value": value }, value)));
   heading.textContent = title;
   clear.hidden = kind !== "recent";
@@ -71,6 +73,7 @@ function update() {
   seq += 1;
   const prefix = input.value.trim();
   if (!prefix) return show("recent", recent.read(), "Recent searches");
+  if (prefix === shownFor) return box.options().length && box.open(); // already fetched
   const mine = seq;
   timer = setTimeout(() => {
     fetch(`/api/suggest?${new URLSearchParams({ q: prefix })}`, { headers: { Accept: "application/json" } })
@@ -78,7 +81,7 @@ function update() {
       .then((body) => {
         if (mine !== seq) return;
         const found = body && Array.isArray(body.suggestions) ? body.suggestions.filter((s) => typeof s === "string") : [];
-        show("completions", found.filter((s) => s !== prefix), "Completions");
+        show("completions", found.filter((s) => s !== prefix), "Completions", prefix);
       })
       .catch(() => mine === seq && box.close()); // completions are a help: typing and Enter still work
   }, DEBOUNCE_MS);
