@@ -109,7 +109,8 @@ def embed_js() -> Response:
     response.cache_control.max_age = SCRIPT_MAX_AGE
     response.set_etag(hashlib.sha256(body).hexdigest()[:16])
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # a 304 when the browser's copy is this one
+    return response
 
 
 @bp.get("/embed")
