@@ -99,3 +99,13 @@ def test_the_answer_box_opens_the_results_only_when_the_passage_answers(client: 
     assert unanswered["total"] > 0 and unanswered["answer"] is None
     assert 'class="answer-box"' not in client.get("/search?q=blue").get_data(as_text=True)
     assert client.get("/api/search?q=drug+tolerance+mechanisms&page=2&per_page=3").get_json()["answer"] is None
+
+
+def test_a_question_in_plain_words_is_answered_first_from_the_article_that_answers_it(client: Any) -> None:
+    # Issue 18: no word of the tolerance article's title is in the question, and its question word
+    # ("what", rare in answers but in nearly every title) must not decide which passage answers.
+    body = client.get("/api/search?q=what+makes+drugs+stop+working+over+time").get_json()
+    assert body["results"][0]["url"] == TOLERANCE_URL
+    assert body["answer"] is not None and body["answer"]["url"] == TOLERANCE_URL
+    assert "stop working over time" in re.sub(r"</?mark>", "", body["answer"]["passage_html"])
+    assert body["answer"]["passage_url"].startswith(TOLERANCE_URL + "?q=") and "#passage-1" in body["answer"]["passage_url"]
