@@ -13,7 +13,7 @@ import pytest
 
 
 #: The pages' own scripts (the search box), the only <script> a page may hold.
-OWN_SCRIPT = re.compile(rb'<script src="/static/[\w.-]+\.js\?v=[0-9a-f]+" defer></script>')
+OWN_SCRIPT = re.compile(rb'<script src="/static/[\w.-]+\.js(?:\?v=[0-9a-f]+)?" defer></script>')
 
 
 def fetch(base: str, target: str) -> tuple[int, str, bytes]:
