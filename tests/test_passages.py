@@ -120,3 +120,13 @@ def test_an_updated_answer_shows_its_new_passage(tmp_path: Path) -> None:
         after = service.search("stagflation").results[0]
     assert after.id == before.id
     assert "central banks raise interest rates" in after.passage_html and "general level" not in after.passage_html
+
+
+def test_a_question_in_plain_words_is_answered_first_from_the_article_that_answers_it(client: Any) -> None:
+    # Issue 18: no word of the tolerance article's title is in the question, and its question word
+    # ("what", rare in answers but in nearly every title) must not decide which passage answers.
+    body = client.get("/api/search?q=what+makes+drugs+stop+working+over+time").get_json()
+    assert body["results"][0]["url"] == TOLERANCE_URL
+    assert body["answer"] is not None and body["answer"]["url"] == TOLERANCE_URL
+    assert "stop working over time" in re.sub(r"</?mark>", "", body["answer"]["passage_html"])
+    assert body["answer"]["passage_url"].startswith(TOLERANCE_URL + "?q=") and "#passage-1" in body["answer"]["passage_url"]

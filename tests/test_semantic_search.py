@@ -330,3 +330,13 @@ def test_feedback_moves_the_query_towards_its_best_articles_vectors() -> None:
     assert np.isclose(np.linalg.norm(moved.vector), 1.0)
     assert cosines[1] > 0.7 and 0.0 < cosines[2] < cosines[1] < cosines[0] + 1e-6, cosines
     assert query.refined([], 1.0) is query and query.refined([1], 0.0) is query
+
+
+def test_by_meaning_a_plain_question_opens_with_its_answer(semantic_source: tuple[Path, Path]) -> None:
+    # Issue 18's check, ranked as `make run` ranks: the answer box holds the tolerance article's passage.
+    _, index = semantic_source
+    tolerance = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
+    with SearchService(index) as both:
+        found = both.search("what makes drugs stop working over time")
+    assert found.results[0].url == tolerance
+    assert found.answer is not None and found.answer.url == tolerance and found.answer.passage_url.endswith("#passage-1")

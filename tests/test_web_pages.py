@@ -18,7 +18,8 @@ class Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.links: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts = 0
+        self.scripts = 0  # inline ones: no src
+        self.script_sources: list[str] = []
         self.inline_styles = 0
         self.ids: list[str] = []
 
@@ -26,8 +27,11 @@ class Links(HTMLParser):
         attributes = dict(attrs)
         if tag == "a" and attributes.get("href"):
             self.links.append((attributes["href"] or "", attributes))
-        if tag == "script" and not attributes.get("src"):  # inline; a script file of the site's own is what the CSP allows
-            self.scripts += 1
+        if tag == "script":
+            if attributes.get("src"):
+                self.script_sources.append(attributes["src"] or "")
+            else:
+                self.scripts += 1
         if "style" in attributes or tag == "style" or any(name.startswith("on") for name in attributes):
             self.inline_styles += 1
         if attributes.get("id"):
@@ -237,6 +241,7 @@ def test_html_security_headers_and_no_inline_script(client: Any, path: str) -> N
     assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
     page = parse(text(response))
     assert page.scripts == 0 and page.inline_styles == 0, "no inline script, handlers or styles"
+    assert [src.split("?")[0] for src in page.script_sources] == ["/static/combobox.js", "/static/search-box.js"], "the search box's own files only"
     assert len(page.ids) == len(set(page.ids)), "ids are unique"
 
 

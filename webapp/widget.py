@@ -2,7 +2,7 @@
 
 Routes::
 
-    /embed.js             the <article-search> custom element (static/widget.js)
+    /embed.js             the <article-search> custom element (static/widget.js with static/combobox.js inlined)
     /embed?q=             a minimal results page for hosts that allow no script (frameable)
     /opensearch.xml       OpenSearch description: browsers offer our search in the address bar
     /opensearch/suggest   completions in OpenSearch's application/x-suggestions+json form
@@ -14,12 +14,15 @@ app's security-header hook refuses framing for everything else.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from flask import (
     Blueprint,
     Response,
     current_app,
     render_template,
-    send_from_directory,
+    request,
     url_for,
 )
 
@@ -30,7 +33,7 @@ from webapp.cors import EXTENSION as CORS_EXTENSION
 from webapp.params import clamped_int_arg, sort_arg, subjects_arg, text_arg, years_arg
 from webapp.search_index import get_service
 
-__all__ = ["bp", "FRAMEABLE_ENDPOINTS", "ATTRIBUTES", "THEME"]
+__all__ = ["bp", "FRAMEABLE_ENDPOINTS", "ATTRIBUTES", "THEME", "widget_script"]
 
 bp = Blueprint("widget", __name__)
 
@@ -41,6 +44,9 @@ MAX_EMBED_PER_PAGE = 20
 MAX_SUGGESTIONS = 10
 #: The browser may reuse /embed.js for an hour; its url carries no version for hosts to update.
 SCRIPT_MAX_AGE = 3600
+#: The line of widget.js that the shared combobox (static/combobox.js) replaces when served.
+INCLUDE_COMBOBOX = "/* @include combobox.js */"
+STATIC = Path(__file__).resolve().parent / "static"
 #: OpenSearch's ShortName must be at most 16 characters.
 SHORT_NAME_CHARS = 16
 
@@ -82,13 +88,29 @@ THEME = [
 PARTS = ["container", "label", "input", "popup", "listbox", "option", "title", "subject", "snippet", "message", "see-all"]
 
 
+def widget_script(static: Path = STATIC) -> bytes:
+    """The widget as one script: other sites load one file, while the site's own box and the
+    widget share one combobox (static/combobox.js) rather than two copies that drift apart."""
+    widget = (static / "widget.js").read_text(encoding="utf-8")
+    if widget.count(INCLUDE_COMBOBOX) != 1:
+        raise RuntimeError(f"static/widget.js must hold the line {INCLUDE_COMBOBOX!r} exactly once")
+    combobox = (static / "combobox.js").read_text(encoding="utf-8").strip()
+    return widget.replace(INCLUDE_COMBOBOX, combobox).encode("utf-8")
+
+
 @bp.get("/embed.js")
 def embed_js() -> Response:
     """The widget script, loadable by any site (a script tag needs no CORS)."""
-    response = send_from_directory(
-        current_app.static_folder or "", "widget.js", mimetype="text/javascript", max_age=SCRIPT_MAX_AGE
-    )
+    cache: dict[str, bytes] = current_app.extensions.setdefault("widget_script", {})
+    if "body" not in cache:
+        cache["body"] = widget_script(Path(current_app.static_folder or STATIC))
+    body = cache["body"]
+    response = Response(body, mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = SCRIPT_MAX_AGE
+    response.set_etag(hashlib.sha256(body).hexdigest()[:16])
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.make_conditional(request)  # a 304 when the browser's copy is this one
     return response
 
 

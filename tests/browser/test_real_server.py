@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
+
+
+#: The pages' own scripts (the search box), the only <script> a page may hold.
+OWN_SCRIPT = re.compile(rb'<script src="/static/[\w.-]+\.js(?:\?v=[0-9a-f]+)?" defer></script>')
 
 
 def fetch(base: str, target: str) -> tuple[int, str, bytes]:
@@ -52,7 +57,7 @@ def test_six_thousand_character_query_is_answered_by_the_app(live_server: str, e
 def test_hostile_targets_never_500(live_server: str, target: str) -> None:
     status, _, body = fetch(live_server, target)
     assert status < 500
-    assert b"<script" not in body.lower()
+    assert b"<script" not in OWN_SCRIPT.sub(b"", body).lower()
 
 
 @pytest.mark.parametrize("line", [b"GET /search?q=\xff\xfe\xc3 HTTP/1.1", b"GET /api/search?q=caf\xc3\xa9 HTTP/1.1"])

@@ -1,9 +1,12 @@
 /* <article-search>: the embed widget (/embed.js). An input in the WAI-ARIA combobox pattern over
- * /api/search, in an open shadow root. Strings from the API or attributes only ever become text
- * or checked attribute values, never markup; highlights are rebuilt from the API's <mark> tags. */
+ * /api/search, in an open shadow root; the combobox itself (class Combobox) is static/combobox.js,
+ * the same one the site's own box uses, inlined below when /embed.js is served. Strings from the
+ * API or attributes only ever become text or checked attribute values, never markup; highlights
+ * are rebuilt from the API's <mark> tags. The default colours follow prefers-color-scheme. */
 (() => {
 "use strict";
 if (!window.customElements || customElements.get("article-search")) return;
+/* @include combobox.js */
 
 // currentScript is only set while this file first runs.
 const src = (document.currentScript && document.currentScript.src) || location.href;
@@ -14,27 +17,36 @@ const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\u00
 const CSS = `
 :host{display:block}
 :host([hidden]),[hidden]{display:none!important}
-.w{all:initial;display:block;position:relative;text-align:start;
- font:var(--article-search-font,16px/1.5 system-ui,sans-serif);color:var(--article-search-text,#1f2933)}
+.w{--t:var(--article-search-text,#1f2933);--u:var(--article-search-muted,#4a5664);--b:var(--article-search-bg,#fff);
+ --r:var(--article-search-border,#8592a3);--c:var(--article-search-accent,#1d4ed8);--l:var(--article-search-link,#1d4ed8);
+ --hv:var(--article-search-hover-bg,#f4f6f9);--ac:var(--article-search-active-bg,#e8eefc);--mb:var(--article-search-mark-bg,#fde68a);
+ --mt:var(--article-search-mark-text,#1f2933);--er:var(--article-search-error,#9f1239);--f:var(--article-search-focus,#f59e0b);
+ --rd:var(--article-search-radius,10px)}
+.w{all:initial;color-scheme:light;display:block;position:relative;text-align:start;
+ font:var(--article-search-font,16px/1.5 system-ui,sans-serif);color:var(--t)}
+@media (prefers-color-scheme:dark){.w{color-scheme:dark;--t:var(--article-search-text,#e5e9f0);--u:var(--article-search-muted,#b4bfcc);
+ --b:var(--article-search-bg,#0f172a);--r:var(--article-search-border,#64748b);--c:var(--article-search-accent,#60a5fa);
+ --l:var(--article-search-link,#93c5fd);--hv:var(--article-search-hover-bg,#1e293b);--ac:var(--article-search-active-bg,#1e3a5f);
+ --mb:var(--article-search-mark-bg,#854d0e);--mt:var(--article-search-mark-text,#fef9c3);--er:var(--article-search-error,#fda4af)}}
 *{box-sizing:border-box}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
-input{display:block;width:100%;margin:0;font:inherit;color:inherit;background:var(--article-search-bg,#fff);
- border:2px solid var(--article-search-border,#8592a3);border-radius:var(--article-search-radius,10px);padding:.55em .8em}
-input:focus{outline:none;border-color:var(--article-search-accent,#1d4ed8);box-shadow:0 0 0 3px var(--article-search-focus,#f59e0b)}
+input{display:block;width:100%;margin:0;font:inherit;color:inherit;background:var(--b);
+ border:2px solid var(--r);border-radius:var(--rd);padding:.55em .8em}
+input:focus{outline:none;border-color:var(--c);box-shadow:0 0 0 3px var(--f)}
 .p{position:absolute;left:0;right:0;top:calc(100% + 4px);z-index:var(--article-search-z-index,1000);
- max-height:var(--article-search-max-height,70vh);overflow:auto;padding:.3em;background:var(--article-search-bg,#fff);
- border:1px solid var(--article-search-border,#8592a3);border-radius:var(--article-search-radius,10px);box-shadow:0 10px 30px #0003}
+ max-height:var(--article-search-max-height,70vh);overflow:auto;padding:.3em;background:var(--b);
+ border:1px solid var(--r);border-radius:var(--rd);box-shadow:0 10px 30px #0003}
 [role=option]{display:block;padding:.5em .7em;border-radius:6px;color:inherit;text-decoration:none;border-inline-start:3px solid transparent}
-[role=option]:hover{background:var(--article-search-hover-bg,#f4f6f9)}
-[aria-selected=true]{background:var(--article-search-active-bg,#e8eefc);border-color:var(--article-search-accent,#1d4ed8)}
-.t{display:block;font-weight:600;color:var(--article-search-link,#1d4ed8)}
-.s,.m{display:block;font-size:.8em;color:var(--article-search-muted,#4a5664)}
+[role=option]:hover{background:var(--hv)}
+[aria-selected=true]{background:var(--ac);border-color:var(--c)}
+.t{display:block;font-weight:600;color:var(--l)}
+.s,.m{display:block;font-size:.8em;color:var(--u)}
 .x{display:block;font-size:.9em;overflow-wrap:anywhere}
-mark{background:var(--article-search-mark-bg,#fde68a);color:var(--article-search-mark-text,#1f2933);padding:0 .1em;border-radius:3px}
+mark{background:var(--mb);color:var(--mt);padding:0 .1em;border-radius:3px}
 .m{margin:0;padding:.5em calc(.7em + 3px);font-size:1em}
-.e{color:var(--article-search-error,#9f1239)}
-.a{display:block;padding:.5em calc(.7em + 3px);color:var(--article-search-link,#1d4ed8);font-weight:600}
-.a:focus-visible{outline:3px solid var(--article-search-focus,#f59e0b)}`;
+.e{color:var(--er)}
+.a{display:block;padding:.5em calc(.7em + 3px);color:var(--l);font-weight:600}
+.a:focus-visible{outline:3px solid var(--f)}`;
 
 // An element; attribute values are never parsed as markup.
 const h = (tag, attrs, text) => {
@@ -89,12 +101,9 @@ class ArticleSearch extends HTMLElement {
       root.adoptedStyleSheets = [sheet];
     } else root.append(h("style", null, CSS));
     this.label = h("label", { for: "i", class: "vh", part: "label" });
-    this.input = h("input", {
-      id: "i", type: "search", role: "combobox", "aria-autocomplete": "list", "aria-expanded": "false",
-      "aria-controls": "l", autocomplete: "off", spellcheck: "false", enterkeyhint: "search", part: "input",
-    });
-    this.popup = h("div", { class: "p", part: "popup", hidden: "" });
-    this.list = h("div", { id: "l", role: "listbox", "aria-label": "Search results", part: "listbox" });
+    this.input = h("input", { id: "i", type: "search", spellcheck: "false", enterkeyhint: "search", part: "input" });
+    this.popup = h("div", { class: "p", part: "popup" });
+    this.list = h("div", { id: "l", "aria-label": "Search results", part: "listbox" });
     this.message = h("p", { class: "m", part: "message" });
     this.all = h("a", { class: "a", part: "see-all" });
     this.status = h("div", { class: "vh", role: "status" });
@@ -103,17 +112,19 @@ class ArticleSearch extends HTMLElement {
     wrap.append(this.label, this.input, this.popup, this.status);
     root.append(wrap);
     this.seq = 0;
-    this.active = -1;
+    this.box = new Combobox(this.input, this.popup, this.list, {
+      reopen: () => this.reopen(),
+      choose: (option, event) => this.choose(option, event),
+      closed: () => this.abort(),
+      clear: () => this.close(true),
+    });
     this.shown = null; // the query answered in the popup
     this.onShortcut = this.onShortcut.bind(this);
     this.input.addEventListener("input", () => {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.search(), DEBOUNCE_MS);
     });
-    this.input.addEventListener("keydown", (event) => this.onKey(event));
     this.input.addEventListener("focus", () => this.reopen());
-    this.list.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
-    this.list.addEventListener("click", (event) => this.opened(event.target.closest("[role=option]")));
     root.addEventListener("focusout", (event) => root.contains(event.relatedTarget) || this.close());
     this.render();
   }
@@ -214,10 +225,9 @@ class ArticleSearch extends HTMLElement {
   show(q, body) {
     const base = this.base();
     const target = this.target();
-    this.select(-1);
-    this.list.replaceChildren();
     this.sid = body.search_id;
     this.ids = body.results.map((hit) => hit.id);
+    const options = [];
     body.results.forEach((hit, i) => {
       const href = safeUrl(hit.url, base, { q });
       if (!href) return;
@@ -232,9 +242,10 @@ class ArticleSearch extends HTMLElement {
         // Named by title and subject; the snippet describes it.
         marked(h("span", { class: "x", id: `o${i}x`, "aria-hidden": "true", part: "snippet" }), hit.snippet_html),
       );
-      this.list.append(option);
+      options.push(option);
     });
-    const count = this.list.children.length;
+    this.box.fill(options);
+    const count = options.length;
     const total = Number(body.total) || count;
     let text = count ? "" : `No results for “${q}”.`;
     if (!count && body.suggestion) text += ` Did you mean “${body.suggestion}”?`;
@@ -253,8 +264,7 @@ class ArticleSearch extends HTMLElement {
       console.warn(`article-search: ${url} failed: the server is down, or does not allow ${location.origin} ` +
         "(add it to ARTICLE_SEARCH_CORS_ORIGINS there).");
     }
-    this.select(-1);
-    this.list.replaceChildren();
+    this.box.fill([]);
     this.shown = null;
     this.say(text, true, `Search on ${host} instead`);
   }
@@ -267,39 +277,18 @@ class ArticleSearch extends HTMLElement {
     this.all.href = this.pageUrl();
     this.all.target = this.target();
     this.all.textContent = link;
-    this.open();
-  }
-
-  open() {
-    if (!this.shadowRoot.activeElement) return; // the reader has left: stay closed
-    this.list.hidden = !this.list.children.length;
-    this.popup.hidden = false;
-    this.input.setAttribute("aria-expanded", "true");
+    this.box.open();
   }
 
   close(forget) {
-    this.popup.hidden = true;
-    this.input.setAttribute("aria-expanded", "false");
-    this.select(-1);
+    this.box.close();
     if (forget) { this.shown = null; this.status.textContent = ""; }
   }
 
   reopen() {
     if (this.query().length < MIN_CHARS) return;
-    if (this.shown === this.query()) this.open();
+    if (this.shown === this.query()) this.box.open();
     else this.search();
-  }
-
-  select(index) {
-    const options = this.list.children;
-    if (options[this.active]) options[this.active].setAttribute("aria-selected", "false");
-    this.active = index;
-    const option = options[index];
-    if (option) {
-      option.setAttribute("aria-selected", "true");
-      this.input.setAttribute("aria-activedescendant", option.id);
-      option.scrollIntoView({ block: "nearest" });
-    } else this.input.removeAttribute("aria-activedescendant");
   }
 
   opened(o) { // which result of which search was opened, for analytics; the link is unchanged
@@ -313,25 +302,12 @@ class ArticleSearch extends HTMLElement {
     else window.open(href, target, target === "_blank" ? "noopener" : "");
   }
 
-  onKey(event) {
-    const count = this.list.children.length;
-    const isOpen = !this.popup.hidden;
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      event.preventDefault();
-      if (!isOpen) return this.reopen();
-      if (!count) return;
-      const step = event.key === "ArrowDown" ? 1 : -1;
-      const from = this.active < 0 ? (step > 0 ? -1 : count) : this.active;
-      this.select((from + step + count) % count);
-    } else if (event.key === "Enter" && !event.isComposing) {
-      const option = isOpen && this.list.children[this.active];
-      const href = option ? option.href : this.pageUrl();
-      if (option) this.opened(option);
-      if (href) { event.preventDefault(); this.go(href); }
-    } else if (event.key === "Escape") {
-      if (isOpen) { event.preventDefault(); this.abort(); this.close(); }
-      else if (this.input.value) { event.preventDefault(); this.input.value = ""; this.close(true); }
-    }
+  // Enter opens the chosen result, or the full results page when none is chosen.
+  choose(option, event) {
+    if (option) this.opened(option);
+    if (event.type === "click") return; // a click follows the link itself (new tab with Ctrl too)
+    const href = option ? option.href : this.pageUrl();
+    if (href) { event.preventDefault(); this.go(href); }
   }
 }
 
