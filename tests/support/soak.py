@@ -56,12 +56,16 @@ class SoakRun:
 
 
 def soak_run(workdir: Path, *, requests: int, warmup: int, concurrency: int = 16, synthetic: int = 400,
-             max_seconds: float = 900) -> SoakRun:
-    """Warm up, then send ``requests`` in two halves, measuring every worker after each stage."""
+             max_seconds: float = 900, mix_size: int = 1500) -> SoakRun:
+    """Warm up, then send ``requests`` in two halves, measuring every worker after each stage.
+
+    The requests cycle through one mix of ``mix_size``, so what comes after a warm-up
+    of at least ``mix_size`` has been asked before (by one worker or the other).
+    """
     corpus = copy_sample(workdir / "corpus", synthetic)
     index = workdir / "index"
     build_index(corpus, index)
-    mix = query_mix(corpus, size=1500)
+    mix = query_mix(corpus, size=mix_size)
     samples: list[Sample] = []
     points: list[dict[int, Point]] = []
     with start_server(index, log=workdir / "server.log", workers=2) as server:
