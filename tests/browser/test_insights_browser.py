@@ -118,8 +118,8 @@ def test_a_widget_run_is_one_search_and_its_opened_result_is_recorded_by_beacon(
     box = page.locator("article-search input")
     before = len(stored_clicks(db))
     box.press_sequentially("photosynthesis", delay=60)  # a keystroke request each time typing pauses
+    page.locator("article-search [part=listbox]:not([aria-busy]) [role=option]").first.wait_for()  # the last run's results
     option = page.locator("article-search [role=option]").first
-    option.wait_for()
     href = option.get_attribute("href")
     option.click()
     page.wait_for_url(href)

@@ -72,9 +72,12 @@ function update() {
   clearTimeout(timer);
   seq += 1;
   const prefix = input.value.trim();
+  list.removeAttribute("aria-busy");
   if (!prefix) return show("recent", recent.read(), "Recent searches");
   if (prefix === shownFor) return box.options().length && box.open(); // already fetched
   const mine = seq;
+  list.setAttribute("aria-busy", "true"); // the list holds an older prefix's completions until these come
+  const settled = () => mine === seq && list.removeAttribute("aria-busy");
   timer = setTimeout(() => {
     fetch(`/api/suggest?${new URLSearchParams({ q: prefix })}`, { headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : null))
@@ -83,7 +86,8 @@ function update() {
         const found = body && Array.isArray(body.suggestions) ? body.suggestions.filter((s) => typeof s === "string") : [];
         show("completions", found.filter((s) => s !== prefix), "Completions", prefix);
       })
-      .catch(() => mine === seq && box.close()); // completions are a help: typing and Enter still work
+      .catch(() => mine === seq && box.close()) // completions are a help: typing and Enter still work
+      .finally(settled);
   }, DEBOUNCE_MS);
 }
 

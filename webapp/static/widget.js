@@ -122,6 +122,7 @@ class ArticleSearch extends HTMLElement {
     this.onShortcut = this.onShortcut.bind(this);
     this.input.addEventListener("input", () => {
       clearTimeout(this.timer);
+      this.list.setAttribute("aria-busy", "true"); // what the list shows is for an older text until search() answers
       this.timer = setTimeout(() => this.search(), DEBOUNCE_MS);
     });
     this.input.addEventListener("focus", () => this.reopen());
@@ -203,7 +204,7 @@ class ArticleSearch extends HTMLElement {
   search() {
     const q = this.query();
     this.abort();
-    if (q.length < MIN_CHARS) return this.close(true);
+    if (q.length < MIN_CHARS) { this.list.removeAttribute("aria-busy"); return this.close(true); }
     const seq = this.seq;
     const controller = (this.controller = new AbortController());
     let late = false;
