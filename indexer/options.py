@@ -1,4 +1,4 @@
-"""Options and error handling shared by the commands (``indexer/cli.py``, ``webapp/cli.py``).
+"""Options and error handling shared by the commands (``indexer/cli.py`` and the command that serves the site).
 
 Kept apart from the commands so a command group grows without its module
 passing one screenful of options first.
