@@ -11,13 +11,13 @@ import contextlib
 import json
 import logging
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
+from support import disks
 
 from indexer.analytics.recorder import Recorder
 from indexer.analytics.records import ClickRecord, SearchRecord, new_search_id
@@ -211,15 +211,8 @@ def test_insights_without_a_database_fails_in_one_line(tmp_path: Path) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB tmpfs of our own, to fill up."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with disks.small_disk(tmp_path / "small-disk", 4) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_pauses_recording_until_there_is_room_again(

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from helpers import SAMPLE_CORPUS
-from indexer import BuildError, SearchService, build_index, update_index
-from indexer.index.snapshots import publish_index
+from support import disks
 from support.corpora import write_synthetic
 from test_build import TOLERANCE_URL
+
+from indexer import BuildError, SearchService, build_index, update_index
+from indexer.index.snapshots import publish_index
 
 
 def fill(disk: Path, leave: int = 256 * 1024) -> Path:
@@ -30,15 +31,8 @@ def fill(disk: Path, leave: int = 256 * 1024) -> Path:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 16 MB tmpfs of our own, to fill up."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with disks.small_disk(tmp_path / "small-disk", 16) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 # A Whoosh writer that fails mid-write leaves some of its files to the garbage

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from support import ROOT
+from support.browsers import new_tab
 from support.servers import start_server
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -62,13 +62,8 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
     """A fresh page in its own context, with the site's real Content-Security-Policy enforced."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    try:
+    with new_tab(chromium) as tab:
         yield tab
-    finally:
-        context.close()
 
 
 @pytest.fixture

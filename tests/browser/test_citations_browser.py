@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from support.browsers import new_tab
 
 pytestmark = pytest.mark.browser
 
@@ -16,13 +17,8 @@ NO_CLIPBOARD_API = "Object.defineProperty(Navigator.prototype, 'clipboard', {get
 @pytest.fixture
 def clipboard_page(chromium: Any, live_server: str) -> Iterator[Any]:
     """A page whose context may read and write the clipboard, as a person's browser does after a click."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
+    with new_tab(chromium, permissions=["clipboard-read", "clipboard-write"]) as page:
         yield page
-    finally:
-        context.close()
 
 
 def read_clipboard(page: Any) -> str:

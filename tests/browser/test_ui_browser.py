@@ -13,6 +13,7 @@ import re
 from typing import Any, Iterator
 
 import pytest
+from support.browsers import new_tab
 
 pytestmark = pytest.mark.browser
 
@@ -50,14 +51,9 @@ def serious_violations(page: Any, axe_source: str) -> list[str]:
 @pytest.fixture
 def scheme_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     scheme, width = request.param
-    context = chromium.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme,
-                                   is_mobile=width < 500, has_touch=width < 500)
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    try:
+    with new_tab(chromium, viewport={"width": width, "height": 800}, color_scheme=scheme,
+                 is_mobile=width < 500, has_touch=width < 500) as tab:
         yield tab
-    finally:
-        context.close()
 
 
 def test_the_site_box_completes_with_the_keyboard_and_remembers_searches(
