@@ -6,13 +6,16 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import EVENT_TYPE_CLOSED_NO_WRITE, EVENT_TYPE_OPENED, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from indexer.corpus.files import ReservedBy
 from indexer.writing.update import UpdateReport, update_index
 
 __all__ = ["watch_corpus"]
+
+#: Events a reader causes (watchdog reports opens and closes on Linux).
+_READS = frozenset({EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE})
 
 
 class _Debouncer(FileSystemEventHandler):
@@ -25,6 +28,8 @@ class _Debouncer(FileSystemEventHandler):
         self._lock = threading.Lock()
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _READS:
+            return  # a read changes nothing, and every update reads the files it checks: it would wake itself
         paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
         if event.is_directory and event.event_type not in ("moved", "deleted"):
             return
