@@ -3,7 +3,7 @@
     .venv/bin/python tests/eval/step21/variants.py --on nfcorpus:train:500 --on scifact:train SETTINGS
 
 SETTINGS keys: mode first|max|meanvec|maxmean and alpha (windows of windows.py), w3 (a third signal:
-the static encoder on both sides), fit {query_encoder constants} (refits the encoder), fusion constants.
+the static encoder on both sides), fit {query_encoder constants, "mean": true = fit to the windows' mean vectors} (refits the encoder), fusion constants.
 """
 import sys, json, os, time, statistics, numpy as np
 ROOT = __import__('pathlib').Path(__file__).resolve().parents[3]; sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / 'tests' / 'eval'))
@@ -30,12 +30,22 @@ def load_encoder_patched(cls, folder):
     return _orig_load(cls, folder)
 G.QueryEncoder.load = classmethod(load_encoder_patched)
 
+def mean_rows(name, unique, rows):
+    """Each article's vector replaced by the normalised mean of its first window's and later windows' vectors."""
+    own, vv = CHUNKS[name]
+    pos = {d: i for i, d in enumerate(unique)}
+    s = rows.copy(); c = np.ones(len(s))
+    idx = np.array([pos.get(h, -1) for h in own]); keep = idx >= 0
+    np.add.at(s, idx[keep], vv[keep]); np.add.at(c, idx[keep], 1)
+    return (s / np.linalg.norm(s, axis=1, keepdims=True).clip(1e-9)).astype(np.float32)
+
 def refit(name, index, settings):
     """Fit the encoder with query_encoder settings (e.g. SENTENCE_WEIGHT) on the index's texts and vectors."""
     from fit_encoder import texts_of
     from indexer import IndexStore
     from indexer.semantic.vectors import ArticleVectors
     from indexer.semantic.model import load_encoder
+    settings = dict(settings); mean = settings.pop("mean", False)
     saved = {k: getattr(QE, k) for k in settings}
     for k, v in settings.items(): setattr(QE, k, v)
     try:
@@ -43,6 +53,8 @@ def refit(name, index, settings):
         texts, digests = texts_of(run.CACHE / name / "articles")
         unique = {d: t for t, d in zip(texts, digests) if d in vectors}
         matrix = np.array([vectors.rows[d] for d in unique], dtype=np.float32)
+        if mean:
+            matrix = mean_rows(name, list(unique), matrix)
         t = time.time()
         enc = QE.fit_query_encoder(load_encoder(), list(unique.values()), matrix, cache=index / QE.PIECES_CACHE_FILE)
         print(f"  refit {name} {settings}: {time.time()-t:.0f}s", flush=True)
@@ -78,13 +90,17 @@ def extras(m):
     return m._chunks
 
 def doc_scores(m, q):
-    first = m.matrix @ q
     mode = STATE["mode"]
+    if mode == "meanvec" and getattr(m, "_is_mean", False):
+        return m.matrix @ q
+    first = m.matrix @ q
     if mode == "first":
         return first
     owners, cv = extras(m)
-    if mode == "meanvec":
-        return m._mean @ q
+    if mode == "meanvec":  # the article vector itself becomes the mean: the feedback reads it too
+        if not getattr(m, "_is_mean", False):
+            m.matrix, m._is_mean = m._mean, True
+        return m.matrix @ q
     best = first.copy()
     np.maximum.at(best, owners, cv @ q)
     if mode == "max":
@@ -101,12 +117,13 @@ def nearest(self, query, count, searcher):
     sim = doc_scores(self, query).astype(np.float32)
     sim[~self.known] = -np.inf
     reader = searcher.reader()
+    deletions = reader.has_deletions()
     wanted = min(len(sim), count + 32)
     top = np.argpartition(-sim, wanted - 1)[:wanted] if wanted < len(sim) else np.arange(len(sim))
     found = {}
     for d in top[np.argsort(-sim[top], kind="stable")].tolist():
         if len(found) == count or sim[d] == -np.inf: break
-        if not reader.is_deleted(d): found[d] = float(sim[d])
+        if not (deletions and reader.is_deleted(d)): found[d] = float(sim[d])
     return found
 
 def similarity(self, query, docnums):
@@ -125,7 +142,7 @@ def static_matrix(m, embed_texts):
         m._static = np.asarray(embed_texts._encode(texts), dtype=np.float32)
     return m._static
 
-_orig_fuse_once = fusion._fuse_once
+_orig_fuse_once = getattr(fusion, "_fuse_once", None)  # (gone from fusion.py since the speed step: w3 no longer runs)
 def fuse_once(scores, semantic, depth, weight):
     w3 = STATE["w3"]
     if not w3:
@@ -152,7 +169,8 @@ def fuse_once(scores, semantic, depth, weight):
         if d not in fused:
             fused[d] = 0.999 * sc / top if top > 0 else 0.0
     return fused
-fusion._fuse_once = fuse_once
+if _orig_fuse_once is not None:
+    fusion._fuse_once = fuse_once
 STATIC_ENCODER = [None]
 _orig_refined = V.SemanticQuery.refined
 def refined(self, docnums, weight):
