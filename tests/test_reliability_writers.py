@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import wait_for
-from indexer import IndexStore, SearchService, build_index
 from support import ROOT
 from support.corpora import article_text, copy_sample, corpus_count
+from support.processes import ctrl_c_reaches_it
+
+from indexer import IndexStore, SearchService, build_index
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +51,7 @@ def test_two_updates_and_a_watch_take_turns(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     where = ["--corpus", str(corpus), "--index", str(index)]
     watch = subprocess.Popen(command("watch", *where, "--debounce", "0.3", "--lock-timeout", "1"), env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it)
     lines: list[str] = []
     readers = [threading.Thread(target=lambda stream=stream: lines.extend(stream), daemon=True)
                for stream in (watch.stdout, watch.stderr)]

@@ -11,14 +11,16 @@ import time
 from pathlib import Path
 
 from helpers import ROOT, wait_for
-from indexer import SearchService
+from support.processes import ctrl_c_reaches_it
 
+from indexer import SearchService
 
 
 def test_watch_indexes_saved_files_once_per_burst(corpus_dir: Path, index_dir: Path, make_article) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "indexer", "index", "watch", "--corpus", str(corpus_dir), "--index", str(index_dir), "--debounce", "0.3"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_reaches_it)
     service = SearchService(index_dir, refresh_seconds=0)
     try:
         time.sleep(1.0)  # let the observer start
@@ -29,7 +31,12 @@ def test_watch_indexes_saved_files_once_per_burst(corpus_dir: Path, index_dir: P
         assert wait_for(lambda: service.search("quokkafish").total == 4)
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10)
+        try:
+            out, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
     assert process.returncode == 0, err
     updates = [line for line in out.splitlines() if line.startswith("added ")]
     assert updates[0].startswith("added 5, changed 0, removed 0")
@@ -42,7 +49,8 @@ def test_watch_is_not_woken_by_its_own_reads(corpus_dir: Path, index_dir: Path) 
     (corpus_dir / "broken.md").write_text("", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "indexer", "index", "watch", "--corpus", str(corpus_dir), "--index", str(index_dir), "--debounce", "0.2"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=ctrl_c_reaches_it)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
     reader.start()
@@ -56,4 +64,4 @@ def test_watch_is_not_woken_by_its_own_reads(corpus_dir: Path, index_dir: Path) 
         if process.stdout is not None:
             process.stdout.close()
     assert process.returncode == 0, lines
-    assert [line for line in lines if "broken.md" in line] == [f"skipped broken.md:1: file is empty: write front matter between '---' lines\n"]
+    assert [line for line in lines if "broken.md" in line] == ["skipped broken.md:1: file is empty: write front matter between '---' lines\n"]

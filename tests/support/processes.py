@@ -104,3 +104,13 @@ def file_targets(pid: int) -> list[str]:
         except OSError:
             pass
     return sorted(targets)
+
+
+def ctrl_c_reaches_it() -> None:
+    """A ``preexec_fn`` giving the child the SIGINT of a terminal: Ctrl-C interrupts it.
+
+    A shell without job control starts background commands with SIGINT ignored,
+    and Python then installs no KeyboardInterrupt handler: a test run from such
+    a shell (a CI script started with ``&``) would send its SIGINT into nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
