@@ -54,6 +54,9 @@ class Pointer:
     schema_version: int
     built_at: str
     updated_at: str
+    #: The Whoosh commit (table-of-contents generation) this pointer announces. A searcher that
+    #: opens on a newer one reads an update not yet announced (-1: written before this was kept).
+    commit: int = -1
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -160,7 +163,7 @@ class IndexStore:
             shutil.rmtree(stale, ignore_errors=True)
         return Path(tempfile.mkdtemp(prefix="tmp-", dir=self.root))
 
-    def publish(self, build_dir: Path, documents: int) -> Pointer:
+    def publish(self, build_dir: Path, documents: int, commit: int) -> Pointer:
         """Make a finished build the live generation (the caller holds the lock)."""
         old = self.pointer()
         generation = (old.generation + 1) if old else 1
@@ -169,15 +172,15 @@ class IndexStore:
             shutil.rmtree(final)
         build_dir.rename(final)
         now = _now()
-        pointer = Pointer(final.name, generation, documents, SCHEMA_VERSION, now, now)
+        pointer = Pointer(final.name, generation, documents, SCHEMA_VERSION, now, now, commit)
         self.write_pointer(pointer)
         self._prune(keep={final.name, old.dir if old else ""})
         return pointer
 
-    def bump(self, pointer: Pointer, documents: int) -> Pointer:
-        """Record an update committed into the live generation."""
+    def bump(self, pointer: Pointer, documents: int, commit: int) -> Pointer:
+        """Announce an update's Whoosh ``commit`` into the live generation."""
         bumped = Pointer(
-            pointer.dir, pointer.generation + 1, documents, pointer.schema_version, pointer.built_at, _now()
+            pointer.dir, pointer.generation + 1, documents, pointer.schema_version, pointer.built_at, _now(), commit
         )
         self.write_pointer(bumped)
         return bumped

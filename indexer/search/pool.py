@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 __all__ = ["SearcherPool", "REFRESH_SECONDS"]
 
 REFRESH_SECONDS = 1.0
+#: How long a new searcher waits for the pointer to announce the commit it reads (see _announcing).
+ANNOUNCE_SECONDS = 1.0
 
 
 @dataclass
@@ -46,6 +48,7 @@ class SearcherPool:
         self._lock = threading.Lock()
         self._generation: Generation | None = None
         self._refused = ""  # the last generation folder that failed to open (logged once)
+        self._unannounced: tuple[str, int] = ("", -1)  # a commit no pointer announced (logged once)
         self._local = _Local()
         # Every open searcher by thread, so close() (or dropping the pool) closes
         # their files, and those of threads that have ended are reaped.
@@ -70,13 +73,36 @@ class SearcherPool:
                 named = _named(refusal(generation.folder, generation.index), error)
                 self._refuse(f"{generation.folder.name} (generation {generation.pointer.generation})", named)
                 return old, local.generation
+            generation = self._announcing(held, generation)
             local.held, local.generation = held, generation
             local.pointer_generation = generation.pointer.generation
-            self._register(held)
-            if old is not None:
-                old.close()  # only this thread ever used it
+            self._register(held)  # (closes ``old``: only this thread ever used it)
         assert local.held is not None and local.generation is not None
         return local.held, local.generation
+
+    def _announcing(self, held: HeldSearcher, generation: Generation) -> Generation:
+        """``generation`` once its pointer announces the commit ``held`` reads.
+
+        An update commits into the live folder and then bumps the pointer: a searcher
+        opened between the two reads the new articles while every other thread serves
+        the old ones, and would label them with the old pointer. So it waits for the
+        bump (milliseconds) before answering. An update killed in between never bumps:
+        after :data:`ANNOUNCE_SECONDS` the searcher serves what it reads (logged once).
+        """
+        commit = held.searcher.reader().generation()
+        deadline = time.monotonic() + ANNOUNCE_SECONDS
+        while 0 <= generation.pointer.commit < commit:
+            if time.monotonic() >= deadline:
+                if self._unannounced != (generation.folder.name, commit):
+                    self._unannounced = (generation.folder.name, commit)
+                    log.warning("%s holds commit %d but %s announces %d (an update stopped before its last step?); "
+                                "serving it: the next `index update` announces it", generation.folder.name, commit,
+                                self.store.pointer_path, generation.pointer.commit)
+                break
+            time.sleep(0.005)
+            if self._current() is not generation:
+                break  # a build replaced the folder meanwhile: the next check switches to it
+        return generation
 
     @property
     def pointer_generation(self) -> int:
@@ -132,6 +158,11 @@ class SearcherPool:
             # and registered meanwhile looked dead, and its searcher was closed under it (every
             # search on that thread then failed with ReaderClosed until the index moved on).
             alive = {thread.ident for thread in threading.enumerate()}
+            # What this thread's ident held before is this thread's old searcher, or that of an
+            # ended thread whose ident was reused for this one: either way nothing uses it now.
+            previous = self._open.get(threading.get_ident())
+            if previous is not None and previous is not held:
+                previous.close()
             self._open[threading.get_ident()] = held
             for ident in [ident for ident in self._open if ident not in alive]:
                 self._open.pop(ident).close()

@@ -75,22 +75,28 @@ def _encode(texts: list[str]) -> Any:
     return load_encoder().encode(texts)
 
 
-def refit_query_encoder(ix: whoosh_index.Index, folder: Path, vectors: ArticleVectors) -> None:
+def refit_query_encoder(
+    ix: whoosh_index.Index, folder: Path, vectors: ArticleVectors,
+    added: dict[str, str] | None = None, dropped: set[str] | None = None,
+) -> None:
     """Fit the query encoder again to every indexed article, as a build would.
 
     Run once the articles embedded since the last fit are a tenth of the index:
-    a fit that has not seen them reads their words less well. A failure keeps
-    the old fit, which still works.
+    a fit that has not seen them reads their words less well. An update refits
+    before its commit, so it names the texts it ``added`` (by hash) and the hashes
+    it ``dropped``. A failure keeps the old fit, which still works.
     """
     try:
         texts: dict[str, str] = {}
+        dropped = dropped or set()
         with ix.reader() as reader:
             hashes = reader.column_reader("content_hash")
             for docnum, fields in reader.iter_docs():
                 digest = hashes[docnum]
-                if digest in vectors and digest not in texts:
+                if digest in vectors and digest not in texts and digest not in dropped:
                     data = unpack_article(fields)
                     texts[digest] = embedding_text(data.get("title", ""), data.get("question", ""), plain_text(data.get("answer", "")))
+        texts.update(added or {})
         fit_and_save_query_encoder(folder, texts, vectors, folder.parent / PIECES_CACHE_FILE)
     except Exception as error:  # the update itself is committed; keep it
         log.warning("the query encoder was not refitted (it keeps its earlier fit): %s", error)

@@ -126,8 +126,9 @@ def build_index(
             save_curation(build_dir, curation)
             if texts is not None:
                 embed_articles(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more), store.root / PIECES_CACHE_FILE)
-            record_files(build_dir, whoosh_index.open_dir(str(build_dir)).latest_generation())
-            pointer = store.publish(build_dir, indexed)
+            commit = whoosh_index.open_dir(str(build_dir)).latest_generation()
+            record_files(build_dir, commit)
+            pointer = store.publish(build_dir, indexed, commit)
             if chosen is not None:
                 store.record_ranking_choice(chosen)
         except BaseException as error:

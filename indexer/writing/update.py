@@ -127,14 +127,18 @@ def update_index(
         try:
             interrupted = pending.exists()
             pending.touch()
-            report = _apply_changes(ix, corpus, strict, reserved_by)
-            if report.touched or report.curated or interrupted:
+            report, committed = _apply_changes(ix, corpus, strict, reserved_by)
+            announce = bool(report.touched or report.curated or interrupted)
+            # The bump comes straight after the commit: a searcher opened between the two reads
+            # the new articles before they are announced, and waits for this (SearcherPool).
+            report.pointer = store.bump(pointer, ix.doc_count(), ix.latest_generation()) if announce else pointer
+            pending.unlink()
+            report.warnings = lint_changes(ix, committed.articles)
+            if committed.ledger is not None:
+                save_ledger(ix, committed.ledger)
+            if announce:
                 with contextlib.suppress(OSError):  # a list left stale is not used: see indexer.index.files
                     record_files(Path(ix.storage.folder), ix.latest_generation())
-                report.pointer = store.bump(pointer, ix.doc_count())
-            else:
-                report.pointer = pointer
-            pending.unlink()
         except OSError as error:
             problem = disk_problem(error, index, "update again")
             if problem is not None:
@@ -148,7 +152,18 @@ def update_index(
     return report
 
 
-def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool, reserved_by: ReservedBy | None) -> UpdateReport:
+@dataclass
+class _Committed:
+    """What is recorded after an update's bump: files only writers read, and the articles to lint."""
+
+    ledger: FileLedger | None = None  # to save (None: unchanged)
+    articles: list[Article] = field(default_factory=list)
+
+
+def _apply_changes(
+    ix: whoosh_index.Index, corpus: Path, strict: bool, reserved_by: ReservedBy | None
+) -> tuple[UpdateReport, _Committed]:
+    """Commit the corpus's changes into ``ix``; every file searchers read is written before the commit."""
     report = UpdateReport()
     ledger = FileLedger.load(Path(ix.storage.folder), ix.latest_generation())
     trusted = ledger is not None
@@ -203,12 +218,11 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool, reserved_
         if healed:
             with contextlib.suppress(OSError):
                 vocabulary.save(folder, ix.latest_generation())
-        if restated or not trusted:
-            save_ledger(ix, ledger)
-        return report
+        return report, _Committed(ledger if restated or not trusted else None)
     replaced = [*gone, *(file.relpath for file, _, _ in pending if file.relpath in ledger)]
     docs = [document_for(article, digest) for _, article, digest in pending]
-    vectors = _vectors_for_update(folder, pending, docs, [seen[3] for seen in map(ledger.get, replaced) if seen])
+    replaced_hashes = {seen[3] for seen in map(ledger.get, replaced) if seen}
+    vectors, texts = _vectors_for_update(ix, folder, pending, docs)
     _forget_replaced(ix, vocabulary, replaced)
     writer: IndexWriter = ix.writer(**WRITER_OPTIONS)
     try:
@@ -221,38 +235,46 @@ def _apply_changes(ix: whoosh_index.Index, corpus: Path, strict: bool, reserved_
             vocabulary.add((doc["title"], doc["answer"]))
             (report.changed if file.relpath in ledger else report.added).append(article.source)
             ledger.set(file.relpath, seen(file, digest))
+        # What searchers read beside the segments goes in before the commit, so that the bump
+        # can follow it at once. (Readers take a new vocabulary only when the pointer moves, and
+        # the vectors file holds both sides' articles: searchers still on the old commit find theirs.)
+        # A failure here only costs suggestions or meaning for the new articles until the next build.
+        with contextlib.suppress(OSError):
+            vocabulary.save(folder, writer.generation)
+            if vectors is not None:
+                # A refit goes first: searchers lay out again when the vectors file changes, and so take both.
+                if pending and due_for_refit(folder, len(pending)):
+                    refit_query_encoder(ix, folder, vectors, added=texts, dropped=replaced_hashes)
+                vectors.save(folder)
     except BaseException:
         abandon(writer)
         raise
     # Segments are merged by size tier: a small update commits in milliseconds.
     commit(writer, mergetype=merge_by_tier)
-    report.warnings = lint_changes(ix, [article for _, article, _ in pending])
-    # The commit is made: a failure to record it only makes the next update slower.
-    with contextlib.suppress(OSError):
-        vocabulary.save(folder, ix.latest_generation())
-        if vectors is not None:
-            # A refit goes first: searchers lay out again when the vectors file changes, and so take both.
-            if pending and due_for_refit(folder, len(pending)):
-                refit_query_encoder(ix, folder, vectors)
-            vectors.save(folder)  # (if this fails, the new articles rank by words alone until the next build)
-    save_ledger(ix, ledger)
-    return report
+    return report, _Committed(ledger, [article for _, article, _ in pending])
 
 
 def _vectors_for_update(
-    folder: Path, pending: list[tuple[CorpusFile, Article, str]], docs: list[dict[str, Any]], replaced: list[str]
-) -> ArticleVectors | None:
-    """The index's article vectors with the replaced ones dropped and the new ones added; None if it keeps none.
+    ix: whoosh_index.Index, folder: Path, pending: list[tuple[CorpusFile, Article, str]], docs: list[dict[str, Any]]
+) -> tuple[ArticleVectors | None, dict[str, str]]:
+    """The vectors of every article on either side of this commit, and the new ones' texts by hash.
 
+    None if the index keeps no vectors. Rows that no indexed article has any more
+    (those this update's predecessor replaced) are dropped; the ones this update
+    replaces stay until the next, for searchers still on the old commit.
     Embedding happens before anything is written, so a missing model fails the
     update with the index untouched. (An update that only deletes needs no model.)
     """
     if not (folder / VECTORS_FILE).exists():
-        return None
+        return None, {}
     vectors = ArticleVectors.load(folder)
     if vectors is None:
         raise BuildError("the index's article vectors are unreadable; rebuild it with `index build --semantic`")
-    vectors.discard(replaced)
+    with ix.reader() as reader:
+        hashes = reader.column_reader("content_hash")
+        live = {hashes[docnum] for docnum in reader.all_doc_ids()}
+    vectors.discard([digest for digest in vectors.rows if digest not in live])
+    texts: dict[str, str] = {}
     if pending:
         try:
             encoder = load_encoder()
@@ -260,9 +282,9 @@ def _vectors_for_update(
             raise BuildError(f"this index ranks by meaning too: {error}") from None
         if vectors.model != encoder.name:
             raise BuildError(f"the index's article vectors come from {vectors.model}, not {encoder.name}; rebuild it with `index build --semantic`")
-        texts = [embedding_text(article.title, article.question, doc["answer"]) for (_, article, _), doc in zip(pending, docs)]
-        vectors.add([digest for _, _, digest in pending], encoder.encode(texts))
-    return vectors
+        texts = {digest: embedding_text(article.title, article.question, doc["answer"]) for (_, article, digest), doc in zip(pending, docs)}
+        vectors.add(list(texts), encoder.encode(list(texts.values())))
+    return vectors, texts
 
 
 def _forget_replaced(ix: whoosh_index.Index, vocabulary: Vocabulary, paths: list[str]) -> None:

@@ -1,0 +1,111 @@
+"""An update's articles appear when its pointer bump announces them, on every thread at once.
+
+`index update` commits into the live folder and then bumps CURRENT. A thread
+that opened its first searcher between the two (a worker's new thread, under
+load) read the new articles while every other thread still served the old
+ones, and labelled them with the old generation: under a rebuild run an article
+flickered 200/404 between requests for seconds. Here the moment between commit
+and bump is made to last.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from whoosh import index as whoosh_index
+
+from indexer import IndexStore, SearchService, build_index, update_index
+from indexer.search import pool as pool_module
+
+WORD = "zygomorphy"
+
+
+def live_commit(index: Path) -> int:
+    return whoosh_index.open_dir(str(index / IndexStore(index).require_pointer().dir)).latest_generation()
+
+
+def search_on_a_new_thread(service: SearchService) -> dict[str, Any]:
+    """Search from a thread that has no searcher yet; what it found, its generation and when it finished."""
+    seen: dict[str, Any] = {}
+
+    def search() -> None:
+        seen["total"] = service.search(WORD).total
+        seen["generation"] = service.generation
+        seen["finished"] = time.monotonic()
+
+    thread = threading.Thread(target=search)
+    thread.start()
+    thread.join(30)
+    return seen
+
+
+@pytest.fixture
+def held_bump(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An update's bump waits for this event (the update has committed by then)."""
+    release = threading.Event()
+    real_bump = IndexStore.bump
+
+    def bump_when_released(self: IndexStore, *args: Any) -> Any:
+        release.wait(30)
+        return real_bump(self, *args)
+
+    monkeypatch.setattr(IndexStore, "bump", bump_when_released)
+    return release
+
+
+def test_a_searcher_opened_between_commit_and_bump_waits_for_the_bump(
+    corpus_dir: Path, tmp_path: Path, make_article: Callable[..., Path], held_bump: threading.Event
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus_dir, index)
+    before = IndexStore(index).require_pointer()
+    make_article(corpus_dir / "testing", slug="announced", id=990_101, title=f"What is {WORD}?",
+                 answer=f"{WORD.capitalize()} is symmetry in one plane only.")
+    updating = threading.Thread(target=update_index, args=(corpus_dir, index))
+    with SearchService(index) as service:
+        assert service.search(WORD).total == 0
+        updating.start()
+        deadline = time.monotonic() + 30
+        while live_commit(index) == before.commit and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert live_commit(index) > before.commit, "the update did not commit"
+        releaser = threading.Timer(0.3, held_bump.set)
+        released_at = time.monotonic() + 0.3
+        releaser.start()
+        seen = search_on_a_new_thread(service)
+        updating.join(30)
+    assert seen["total"] == 1 and seen["generation"] == before.generation + 1
+    assert seen["finished"] >= released_at, "the new thread answered with the update before it was announced"
+
+
+def test_a_commit_never_announced_is_served_after_a_bounded_wait(
+    corpus_dir: Path, tmp_path: Path, make_article: Callable[..., Path], held_bump: threading.Event,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An update killed between its commit and its bump: new threads wait a moment, say so once, and serve."""
+    monkeypatch.setattr(pool_module, "ANNOUNCE_SECONDS", 0.2)
+    index = tmp_path / "index"
+    build_index(corpus_dir, index)
+    before = IndexStore(index).require_pointer()
+    make_article(corpus_dir / "testing", slug="unannounced", id=990_102, title=f"What is {WORD}?",
+                 answer=f"{WORD.capitalize()} is symmetry in one plane only.")
+    updating = threading.Thread(target=update_index, args=(corpus_dir, index))
+    updating.start()
+    try:
+        deadline = time.monotonic() + 30
+        while live_commit(index) == before.commit and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with caplog.at_level(logging.WARNING), SearchService(index) as service:
+            started = time.monotonic()
+            first, second = search_on_a_new_thread(service), search_on_a_new_thread(service)
+    finally:
+        held_bump.set()
+        updating.join(30)
+    assert first["total"] == second["total"] == 1
+    assert first["finished"] - started >= 0.2
+    assert caplog.text.count("the next `index update` announces it") == 1
