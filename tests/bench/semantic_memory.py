@@ -27,7 +27,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 import generate  # noqa: E402
 import load  # noqa: E402
-from run import CLI, corpus_for, machine, timed_process, worker_rss_mb  # noqa: E402
+from run import CLI, machine, timed_process, worker_rss_mb  # noqa: E402
 
 from indexer import IndexStore  # noqa: E402
 from indexer.corpus.rendering import plain_text  # noqa: E402
@@ -94,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = ROOT / ".cache" / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
-    corpus = corpus_for(args.size, workdir)
+    corpus = generate.cached_corpus(args.size, workdir)
     index, build_s = words_index(corpus, workdir, args.size)
     started = time.perf_counter()
     twin = semantic_twin(index, workdir, args.fit_sample)
