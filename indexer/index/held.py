@@ -45,7 +45,6 @@ class HeldSearcher:
         self._columns = columns
         self._values: dict[str, list[Any]] = {}
         self._leaves = [reader for reader, _ in searcher.reader().leaf_readers()]
-        self._lengths: dict[tuple[int, str], list[int]] = {}
         self._length_arrays: dict[tuple[int, str], Any] = {}
         self._deleted: dict[int, Any] = {}
 
@@ -57,21 +56,16 @@ class HeldSearcher:
             found = self._values[name] = [column[docnum] for docnum in range(self.searcher.doc_count_all())]
         return found
 
-    def field_lengths(self, leaf: int, field: str) -> list[int]:
-        """Every document's length in ``field`` in the ``leaf``-th segment, read once."""
-        found = self._lengths.get((leaf, field))
-        if found is None:
-            reader = self._leaves[leaf]
-            found = self._lengths[leaf, field] = [reader.doc_field_length(docnum, field, 0) for docnum in range(reader.doc_count_all())]
-        return found
-
     def field_length_array(self, leaf: int, field: str) -> "np.ndarray":
-        """:meth:`field_lengths` as a numpy array, made once."""
+        """Every document's length in ``field`` in the ``leaf``-th segment, read once (an array: 4 bytes each)."""
         import numpy as np
 
         found = self._length_arrays.get((leaf, field))
         if found is None:
-            found = self._length_arrays[leaf, field] = np.asarray(self.field_lengths(leaf, field), dtype=np.float64)
+            reader = self._leaves[leaf]
+            found = self._length_arrays[leaf, field] = np.fromiter(
+                (reader.doc_field_length(docnum, field, 0) for docnum in range(reader.doc_count_all())),
+                dtype=np.uint32, count=reader.doc_count_all())
         return found
 
     def deleted_array(self, leaf: int) -> "np.ndarray":
