@@ -18,7 +18,7 @@ that vanished). Once open, deleted files stay readable: the searcher holds them.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,6 +37,10 @@ RAW_COLUMNS = frozenset({"date"})
 RETRIES = 20
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class HeldSearcher:
     """A Whoosh searcher with its files open, and what is read once per searcher: columns, field lengths."""
 
@@ -46,6 +50,7 @@ class HeldSearcher:
         self._values: dict[str, list[Any]] = {}
         self._leaves = [reader for reader, _ in searcher.reader().leaf_readers()]
         self._length_arrays: dict[tuple[int, str], Any] = {}
+        self._codes: dict[tuple[str, Callable[[Any], Any]], Any] = {}
         self._deleted: dict[int, Any] = {}
 
     def values(self, name: str) -> list[Any]:
@@ -54,6 +59,24 @@ class HeldSearcher:
         if found is None:
             column = self._columns[name]
             found = self._values[name] = [column[docnum] for docnum in range(self.searcher.doc_count_all())]
+        return found
+
+    def codes(self, name: str, key: Callable[[Any], Any] = _same) -> "tuple[np.ndarray, list[Any]]":
+        """Column ``name`` as one small integer per document, and the values they stand for, made once.
+
+        ``key`` maps a stored value to the one counted (a raw date to its year); a document
+        whose key is None gets code -1. Facets are counted over these with numpy.
+        """
+        import numpy as np
+
+        found = self._codes.get((name, key))
+        if found is None:
+            keyed = {value: key(value) for value in set(self.values(name))}
+            values = sorted({value for value in keyed.values() if value is not None})
+            numbering = {value: code for code, value in enumerate(values)}
+            lookup = {value: numbering.get(counted, -1) for value, counted in keyed.items()}
+            found = np.fromiter((lookup[value] for value in self.values(name)), dtype=np.int32), values
+            self._codes[name, key] = found
         return found
 
     def field_length_array(self, leaf: int, field: str) -> "np.ndarray":
