@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import heapq
 from typing import Protocol
+
+from indexer.ranking.top import top_scored
 
 __all__ = ["Semantic", "fuse", "SEMANTIC_WEIGHT", "FUSION_DEPTH", "SEMANTIC_MIN_SIMILARITY", "FEEDBACK_DOCS", "FEEDBACK_WEIGHT"]
 
@@ -54,22 +55,17 @@ def fuse(scores: dict[int, float], semantic: Semantic, depth: int | None = None,
     weight = SEMANTIC_WEIGHT if weight is None else weight
     # The lexical side is the same for both fusions: chosen once; the other matches are
     # scaled in once, after the last fusion (the best candidates always score above them).
-    lexical_best = [docnum for docnum, _ in heapq.nsmallest(depth, scores.items(), key=_by_score)]
+    lexical_best = [docnum for docnum, _ in top_scored(scores, depth)]
     mixed = _mixed(scores, semantic, lexical_best, depth, weight)
     if FEEDBACK_DOCS and mixed:
-        best = heapq.nsmallest(FEEDBACK_DOCS, mixed.items(), key=_by_score)
+        best = top_scored(mixed, FEEDBACK_DOCS)
         mixed = _mixed(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), lexical_best, depth, weight)
     if not mixed:
         return scores
     top = max(scores.values(), default=0.0)
-    for docnum, score in scores.items():
-        if docnum not in mixed:
-            mixed[docnum] = 0.999 * score / top if top > 0 else 0.0
-    return mixed
-
-
-def _by_score(item: tuple[int, float]) -> tuple[float, int]:
-    return -item[1], item[0]
+    below = {docnum: 0.999 * score / top if top > 0 else 0.0 for docnum, score in scores.items()}
+    below.update(mixed)
+    return below
 
 
 def _mixed(scores: dict[int, float], semantic: Semantic, lexical_best: list[int], depth: int, weight: float) -> dict[int, float]:

@@ -19,6 +19,7 @@ from indexer.index.held import HeldSearcher
 from indexer.index.schema import FIELD_BOOSTS
 from indexer.ranking.bm25f import Clock, bm25f_scores
 from indexer.ranking.fusion import Semantic, fuse
+from indexer.ranking.top import top_scored
 from indexer.search.query import positive_terms
 
 __all__ = ["Ranked", "rank"]
@@ -63,14 +64,8 @@ def rank(
     unfiltered = frozenset(scores)
     if keep is not None:
         scores = {docnum: score for docnum, score in scores.items() if keep(docnum)}
-    best = heapq.nsmallest(limit, scores.items(), key=order or _by_score)
+    best = heapq.nsmallest(limit, scores.items(), key=order) if order else top_scored(scores, limit)
     return Ranked(best, len(scores), unfiltered, clock.expired)
-
-
-
-def _by_score(item: tuple[int, float]) -> tuple[float, int]:
-    return -item[1], item[0]
-
 
 
 def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], list[tuple[str, str]]]:
