@@ -82,6 +82,20 @@ class Generation:
         self._curation: Curation | None = None
         self._curation_of = -1  # the pointer generation it was read for
         self._parts: dict[str, AnswerParts] = {}
+        self._read_once: dict[int, dict[tuple[Any, ...], Any]] = {}
+
+    def read_once(self, commit: int) -> dict[tuple[Any, ...], Any]:
+        """What the searchers of Whoosh commit ``commit`` read once, shared by every thread.
+
+        Only the newest commit's is kept here; a thread still on an older one keeps its own.
+        """
+        with self._lock:
+            found = self._read_once.get(commit)
+            if found is None:
+                found = {}
+                if not self._read_once or commit > max(self._read_once):
+                    self._read_once = {commit: found}
+            return found
 
     def moved_to(self, pointer: Pointer) -> None:
         """Record an update committed into this folder: cached results are stale."""

@@ -74,6 +74,8 @@ class SearcherPool:
                 self._refuse(f"{generation.folder.name} (generation {generation.pointer.generation})", named)
                 return old, local.generation
             generation = self._announcing(held, generation)
+            if held.commit >= 0:
+                held.share(generation.read_once(held.commit))
             local.held, local.generation = held, generation
             local.pointer_generation = generation.pointer.generation
             self._register(held)  # (closes ``old``: only this thread ever used it)
@@ -89,7 +91,7 @@ class SearcherPool:
         bump (milliseconds) before answering. An update killed in between never bumps:
         after :data:`ANNOUNCE_SECONDS` the searcher serves what it reads (logged once).
         """
-        commit = held.searcher.reader().generation()
+        commit = held.commit
         deadline = time.monotonic() + ANNOUNCE_SECONDS
         while 0 <= generation.pointer.commit < commit:
             if time.monotonic() >= deadline:

@@ -90,14 +90,19 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each throughput run")
     parser.add_argument("--fit-sample", type=int, default=6000, help="articles the query encoder is fitted to")
+    parser.add_argument("--reuse", action="store_true", help="serve the indexes an earlier run built, if there")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     workdir = ROOT / ".cache" / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
     corpus = generate.cached_corpus(args.size, workdir)
-    index, build_s = words_index(corpus, workdir, args.size)
+    index, twin = workdir / f"index-{args.size}-words", workdir / f"index-{args.size}-words-meaning"
+    build_s = float("nan")
+    if not (args.reuse and IndexStore(index).pointer() and IndexStore(twin).pointer()):
+        index, build_s = words_index(corpus, workdir, args.size)
     started = time.perf_counter()
-    twin = semantic_twin(index, workdir, args.fit_sample)
+    if not (args.reuse and IndexStore(twin).pointer()):
+        twin = semantic_twin(index, workdir, args.fit_sample)
     queries = generate.queries(6000)  # (more than both runs ask: no answer comes from a cache)
     result: dict[str, Any] = {"size": args.size, "machine": machine(), "build_words_s": build_s,
                               "twin_s": time.perf_counter() - started}
