@@ -79,6 +79,7 @@ def semantic_twin(index: Path, workdir: Path, fit_sample: int) -> Path:
 def served(index: Path, workdir: Path, queries: list[str], seconds: float) -> dict[str, Any]:
     """Latency of new queries one at a time, then 16 clients' throughput (each query new too), then RSS."""
     with start_server(index, log=workdir / "server.log", workers=2) as server:
+        load.warm_up(server.port, [f"{query} first" for query in queries[:48]])  # every worker thread opens its searcher
         figures: dict[str, Any] = {"api": load.latency(server.port, "/api/search", queries[:400])}
         figures["throughput"] = load.throughput(server.port, queries[400:], 16, seconds)
         figures["worker_rss_mb"] = worker_rss_mb(server.process.pid)
