@@ -67,12 +67,18 @@ class HeldSearcher:
         read.update(self._read)
         self._read = read
 
-    def values(self, name: str) -> list[Any]:
-        """Every document's value in column ``name`` (deleted ones too), read once."""
+    def values(self, name: str, keep: bool = True) -> list[Any]:
+        """Every document's value in column ``name`` (deleted ones too), read once if ``keep``.
+
+        (A list of 100,000 strings is about 7 MB: what is needed once, to make codes or
+        lay vectors out, is read with ``keep=False``.)
+        """
         found = self._read.get(("values", name))
         if found is None:
             column = self._columns[name]
-            found = self._read["values", name] = [column[docnum] for docnum in range(self.searcher.doc_count_all())]
+            found = [column[docnum] for docnum in range(self.searcher.doc_count_all())]
+            if keep:
+                self._read["values", name] = found
         return found
 
     def codes(self, name: str, key: Callable[[Any], Any] = _same) -> "tuple[np.ndarray, list[Any]]":
@@ -85,11 +91,12 @@ class HeldSearcher:
 
         found = self._read.get(("codes", name, key))
         if found is None:
-            keyed = {value: key(value) for value in set(self.values(name))}
+            column = self.values(name, keep=False)
+            keyed = {value: key(value) for value in set(column)}
             values = sorted({value for value in keyed.values() if value is not None})
             numbering = {value: code for code, value in enumerate(values)}
             lookup = {value: numbering.get(counted, -1) for value, counted in keyed.items()}
-            found = np.fromiter((lookup[value] for value in self.values(name)), dtype=np.int32), values
+            found = np.fromiter((lookup[value] for value in column), dtype=np.int32, count=len(column)), values
             self._read["codes", name, key] = found
         return found
 

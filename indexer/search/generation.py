@@ -46,10 +46,12 @@ __all__ = ["Generation", "SemanticLayout", "CACHE_SIZE"]
 CACHE_SIZE = 512
 #: Answers whose parts (plain text, passages, their terms) are remembered per generation: splitting
 #: and analysing the shown answers was a third of a search's time. About 30 KB each (mostly the
-#: passages' term sets; measured on NFCorpus answers of 1,500 characters), so about 15 MB at most.
-ANSWER_PARTS = 500
-#: Passage vectors remembered per generation (float16 rows: 384 dimensions are 0.75 KB each).
-PASSAGE_VECTORS = 10_000
+#: passages' term sets; measured on NFCorpus answers of 1,500 characters), so about 6 MB at most:
+#: the answers a site's popular queries show again are what this is for (a new query at 100,000
+#: articles rarely shows the same ten, and 500 held 15 MB for few hits).
+ANSWER_PARTS = 200
+#: Passage vectors remembered per generation (float16 rows: 384 dimensions are 0.75 KB each, so 3 MB).
+PASSAGE_VECTORS = 4_000
 #: query text -> its vector, in the space of the article vectors.
 QueryEmbedder = Callable[[str], Any]
 
@@ -217,13 +219,13 @@ class Generation:
                 self._semantic_problem = str(problem)
             return None
         fast = _Remembered(queries.encode_texts) if queries is not None and embed_query == queries.encode_query else None
-        return SemanticLayout(lay_out(held.values("content_hash"), vectors), embed_query, fast)
+        return SemanticLayout(lay_out(held.values("content_hash", keep=False), vectors), embed_query, fast)
 
 
 class _Remembered:
     """Passage vectors by text, kept for this generation: the same articles answer many queries.
 
-    Bounded (:data:`PASSAGE_VECTORS` rows of float16, about 8 MB); cleared when full.
+    Bounded (:data:`PASSAGE_VECTORS` rows of float16, about 3 MB); cleared when full.
     """
 
     def __init__(self, encode: Callable[[list[str]], Any]) -> None:
