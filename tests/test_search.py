@@ -9,6 +9,7 @@ import pytest
 from indexer import SearchError, SearchService, build_index
 from indexer.search.highlight import Highlighter
 from indexer.search.query import MAX_QUERY_CHARS
+from support.corpora import article_text
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"
 
@@ -205,3 +206,18 @@ def test_new_generation_is_seen_without_restart(corpus_dir: Path, index_dir: Pat
     make_article(corpus_dir / "testing", slug="quokka", id=999_002, title="What is a quokkafish?")
     build_index(corpus_dir, index_dir)
     assert service.search("quokkafish").total == 1
+
+
+def test_an_article_with_an_empty_field_is_found_by_a_word_of_that_field_in_another(tmp_path: Path) -> None:
+    """Whoosh gives an empty field's length as None: scoring read it as a number and answered 500."""
+    corpus = tmp_path / "corpus"
+    (corpus / "testing").mkdir(parents=True)
+    (corpus / "testing" / "keyworded.md").write_text(
+        article_text(slug="keyworded", id=990_301, title="Alpha quagga", answer="A quagga."), encoding="utf-8")
+    (corpus / "testing" / "no-keywords.md").write_text(
+        article_text(slug="no-keywords", id=990_302, title="Beta quagga", answer="Another quagga.",
+                     seo={"title": "T", "page_description": "D", "page_keywords": ""}), encoding="utf-8")
+    build_index(corpus, tmp_path / "index")
+    with SearchService(tmp_path / "index") as service:
+        found = service.search("fixtures quagga")  # "fixtures" is one of the first article's keywords
+    assert found.total == 2 and found.results[0].url == "/learn/testing/questions/keyworded"

@@ -108,7 +108,8 @@ class HeldSearcher:
         if found is None:
             reader = self._leaves[leaf]
             found = self._read["lengths", leaf, field] = np.fromiter(
-                (reader.doc_field_length(docnum, field, 0) for docnum in range(reader.doc_count_all())),
+                # (None for a document whose field holds nothing: a length of 0)
+                (reader.doc_field_length(docnum, field, 0) or 0 for docnum in range(reader.doc_count_all())),
                 dtype=np.uint32, count=reader.doc_count_all())
         return found
 
