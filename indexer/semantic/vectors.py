@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorMatrix", "SemanticQuery"]
+__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorMatrix", "SemanticQuery", "digests_of"]
 
 VECTORS_FILE = "vectors.npz"
 
@@ -65,9 +65,9 @@ class ArticleVectors:
                 hashes, vectors, model = data["hashes"], data["vectors"], str(data["model"])
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):  # (BadZipFile: a truncated file)
             return None
-        if vectors.ndim != 2 or len(hashes) != len(vectors):
+        if vectors.ndim != 2 or len(hashes) != len(vectors) or hashes.dtype != np.dtype("S16"):
             return None
-        return cls(model, {digest.hex(): vector for digest, vector in zip(hashes.tolist(), vectors)})
+        return cls(model, dict(zip(digests_of(hashes), vectors)))
 
     def save(self, folder: Path) -> None:
         """Write the vectors into a generation folder, atomically."""
@@ -78,6 +78,17 @@ class ArticleVectors:
         vectors = np.array([self.rows[digest] for digest in digests], dtype=np.float16).reshape(len(digests), self.dimensions)
         with atomic_file(folder / VECTORS_FILE) as handle:
             np.savez(handle, hashes=hashes, vectors=vectors, model=np.array(self.model))
+
+
+def digests_of(hashes: "np.ndarray") -> list[str]:
+    """The hex content hashes of an ``S16`` array, all 16 bytes of each.
+
+    (Not ``tolist()``: numpy drops a bytes value's trailing zero bytes, so one
+    hash in 256 came back short and its article lost its vector.)
+    """
+    import numpy as np
+
+    return [row.tobytes().hex() for row in np.ascontiguousarray(hashes).view(np.uint8).reshape(len(hashes), 16)]
 
 
 _one_thread = False
