@@ -29,7 +29,7 @@ from indexer.semantic.vectors import digests_of
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["CHECKPOINT_DIR", "EmbeddingCheckpoint"]
+__all__ = ["CHECKPOINT_DIR", "EmbeddingCheckpoint", "clear_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ class EmbeddingCheckpoint:
         self.kept += len(digests)
 
     def clear(self) -> None:
-        """Remove every model's checkpoint: the published generation holds what they had."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        clear_checkpoint(self.root.parent)
 
     def _read(self, path: Path) -> "dict[str, np.ndarray] | None":
         import numpy as np
@@ -88,3 +87,8 @@ class EmbeddingCheckpoint:
         if not np.isfinite(vectors).all():
             return None
         return dict(zip(digests_of(hashes), vectors))
+
+
+def clear_checkpoint(root: Path) -> None:
+    """Remove every model's checkpoint from the index at ``root``: a published generation holds what it had."""
+    shutil.rmtree(root / CHECKPOINT_DIR, ignore_errors=True)
