@@ -30,7 +30,6 @@ def test_checkpoint_gives_back_the_rows_asked_for_of_its_own_model(tmp_path: Pat
     first = EmbeddingCheckpoint(tmp_path, "model-a")
     first.add(HASHES[:2], rows[:2])
     first.add(HASHES[2:], rows[2:])
-    assert first.kept == 4
     EmbeddingCheckpoint(tmp_path, "model-b").add(HASHES[:1], _rows(1, seed=9))
 
     again = EmbeddingCheckpoint(tmp_path, "model-a").load(HASHES[1:] + ["ee" * 16])

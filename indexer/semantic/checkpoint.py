@@ -45,7 +45,6 @@ class EmbeddingCheckpoint:
         # Named for the model (a digest: model names hold ':' and '/'), so another model's rows are never read.
         self.folder = self.root / hashlib.sha256(model.encode("utf-8")).hexdigest()[:16]
         self._serial = itertools.count()
-        self.kept = 0  # rows in the files this build wrote
 
     def load(self, wanted: Iterable[str]) -> dict[str, "np.ndarray"]:
         """The checkpointed rows of the content hashes in ``wanted``, from every readable chunk file."""
@@ -68,7 +67,6 @@ class EmbeddingCheckpoint:
         name = f"chunk-{os.getpid()}-{next(self._serial):06d}-{os.urandom(4).hex()}.npz"
         with atomic_file(self.folder / name) as handle:
             np.savez(handle, hashes=hashes, vectors=np.asarray(vectors, dtype=np.float32), model=np.array(self.model))
-        self.kept += len(digests)
 
     def clear(self) -> None:
         clear_checkpoint(self.root.parent)

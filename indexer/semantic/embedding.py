@@ -114,7 +114,8 @@ def embed_all(
                 for number, found in done:
                     finished(number, found)
     except KeyboardInterrupt:
-        raise EmbeddingInterrupted(report.resumed + report.embedded, len(texts) - report.reused, checkpoint.root) from None
+        kept = report.resumed + len(checkpoint.load(todo))  # from the files: what a rerun takes (a chunk may be kept but not yet counted)
+        raise EmbeddingInterrupted(kept, len(texts) - report.reused, checkpoint.root) from None
     return vectors, report
 
 
