@@ -108,21 +108,29 @@ class DaskCluster:
             self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"])
             self._wait_for("scheduler", "Scheduler at:", timeout)
             for n in range(1, workers + 1):
-                self._start(f"w{n}", [
-                    "worker", self.address, "--name", f"w{n}", "--nworkers", "1", "--nthreads", "1", "--host", "127.0.0.1",
-                    "--no-dashboard", "--death-timeout", "60", "--local-directory", str(folder / f"w{n}"),
-                ])
+                self._start_worker(f"w{n}")
             for n in range(1, workers + 1):
                 self._wait_for(f"w{n}", "Registered to:", timeout)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, name: str, arguments: list[str]) -> None:
+    def add_worker(self, name: str, env: dict[str, str] | None = None, timeout: float = 120) -> None:
+        """One more worker (with ``env`` added to its environment), once it has registered."""
+        self._start_worker(name, env)
+        self._wait_for(name, "Registered to:", timeout)
+
+    def _start_worker(self, name: str, env: dict[str, str] | None = None) -> None:
+        self._start(name, [
+            "worker", self.address, "--name", name, "--nworkers", "1", "--nthreads", "1", "--host", "127.0.0.1",
+            "--no-dashboard", "--death-timeout", "60", "--local-directory", str(self.folder / name),
+        ], env)
+
+    def _start(self, name: str, arguments: list[str], env: dict[str, str] | None = None) -> None:
         self.logs[name] = open(self.folder / f"{name}.log", "wb")
         self.processes[name] = subprocess.Popen(
             [str(Path(cli()[0]).with_name("dask")), *arguments], stdout=self.logs[name], stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True,
+            stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True, env={**os.environ, **(env or {})},
         )
 
     def _wait_for(self, name: str, text: str, timeout: float) -> None:
