@@ -141,6 +141,16 @@ def _encode(job: tuple[int, list[str]]) -> tuple[int, Any]:
 def _worker_started(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
+    _one_blas_thread()
+
+
+def _one_blas_thread() -> None:
+    """One BLAS thread per process: the processes are the parallelism (one per core), and a
+    parent that loaded numpy before the model asked for that would give each its own threads."""
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
 
 
 def _die_with(parent: int) -> None:
