@@ -26,6 +26,8 @@ __all__ = ["CLUSTER_ENV", "CONNECT_TIMEOUT", "Cluster", "ClusterError", "embed_o
 CLUSTER_ENV = "ARTICLE_SEARCH_CLUSTER"
 #: Seconds to reach the scheduler, and then to see a first worker, before giving up.
 CONNECT_TIMEOUT = 10.0
+#: Chunks sent ahead per worker thread.
+AHEAD = 3
 FIX = "start it with `dask scheduler` and `dask worker ADDRESS` on each machine, or fix --cluster / ARTICLE_SEARCH_CLUSTER"
 
 Finished = Callable[[int, "np.ndarray", str], None]
@@ -62,16 +64,30 @@ class Cluster:
         return max(1, sum(self.client.nthreads().values()))
 
     def embed(self, work: list[list[str]], finished: Finished, model: str) -> None:
-        """Embed each list of texts on a worker; call ``finished(number, vectors, worker)`` as each returns."""
+        """Embed each list of texts on a worker; call ``finished(number, vectors, worker)`` as each returns.
+
+        At most :data:`AHEAD` chunks per worker thread are sent ahead, so the
+        scheduler holds a few chunks' texts, not the corpus, and a worker that
+        joins mid-build is given work.
+        """
         from distributed import as_completed
 
         build = uuid.uuid4().hex[:8]
-        futures = {
-            self.client.submit(embed_on_worker, texts, key=f"embed-{build}-{number}", pure=False): number
-            for number, texts in enumerate(work)
-        }
+        waiting = iter(enumerate(work))
+        sent: dict[Any, int] = {}
+        done = as_completed(loop=self.client.loop)
+
+        def send() -> None:
+            for number, texts in waiting:
+                future = self.client.submit(embed_on_worker, texts, key=f"embed-{build}-{number}", pure=False)
+                sent[future] = number
+                done.add(future)
+                return
+
         try:
-            for future in as_completed(futures, loop=self.client.loop):
+            for _ in range(self.slots() * AHEAD):
+                send()
+            for future in done:
                 try:
                     vectors, used, worker = future.result()
                 except Exception as error:  # raised on the worker, or every worker that ran it died
@@ -82,10 +98,11 @@ class Cluster:
                 if used != model:
                     raise ClusterError(f"the Dask worker {worker} has another embedding model ({used}) than this build ({model}): "
                                        "install the same model on every worker")
-                finished(futures[future], vectors, worker)
+                finished(sent.pop(future), vectors, worker)
                 future.release()
+                send()
         finally:
-            self.client.cancel(list(futures))
+            self.client.cancel(list(sent))
 
     def close(self) -> None:
         try:
