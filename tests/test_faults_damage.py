@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from fault_injection import collect_leaked_files  # noqa: F401 (an autouse fixture)
 from support.corpora import write_synthetic
+from support.snapshots import replica_and_second_snapshot
 
 from indexer import SearchService, build_index, update_index
 from indexer.index.files import record_files
-from indexer.index.snapshots import publish_index
 
 QUERY = "drug tolerance mechanisms"
 # Whoosh opening a damaged segment leaves the files it had opened to the garbage collector, which warns.
@@ -160,11 +160,7 @@ def test_a_segment_damaged_after_an_update_keeps_the_searcher_serving(corpus_dir
 
 def test_a_snapshot_that_fails_its_manifest(index_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     snapshots = tmp_path / "snapshots"
-    publish_index(index_dir, snapshots)
-    replica = SearchService(snapshots, refresh_seconds=0)
-    before = replica.search(QUERY).as_dict()["results"]
-    build_index(index_dir.parent / "corpus", index_dir)
-    second = publish_index(index_dir, snapshots)
+    replica, before, second = replica_and_second_snapshot(index_dir, snapshots, QUERY)
     damaged = next(second.path.glob("*.pst"))
     flip_a_byte(damaged)
     with caplog.at_level(logging.WARNING, logger="indexer.search.pool"):

@@ -22,6 +22,7 @@ from fault_injection import (  # noqa: F401 (a fixture)
     failing_disk,
 )
 from support.corpora import write_synthetic
+from support.snapshots import replica_and_second_snapshot
 from test_build import TOLERANCE_URL
 
 from indexer import SearchService, build_index
@@ -106,11 +107,7 @@ def test_eio_during_publish(index_dir: Path, tmp_path: Path) -> None:
 
 def test_eio_while_a_replica_reads_a_new_snapshot(index_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     snapshots = tmp_path / "snapshots"
-    publish_index(index_dir, snapshots)
-    replica = SearchService(snapshots, refresh_seconds=0)
-    before = replica.search(QUERY).as_dict()["results"]
-    build_index(index_dir.parent / "corpus", index_dir)
-    second = publish_index(index_dir, snapshots)
+    replica, before, second = replica_and_second_snapshot(index_dir, snapshots, QUERY)
     with caplog.at_level(logging.WARNING), failing_disk(rf"/{second.path.name}/[^/]+\.pst$", mode="read"):
         assert replica.search(QUERY).as_dict()["results"] == before
         assert replica.stats()["generation"] == 1

@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pytest
 
-from support.servers import Nginx, Server, fetch, nginx_binary, start_nginx, start_server
+from support.servers import Nginx, Server, fetch, nginx_binary, replicas_behind_nginx
 from indexer.index.snapshots import publish_index
 
 pytestmark = [
@@ -51,19 +51,8 @@ def workers_of(master: int) -> set[int]:
 def cluster(index_dir: Path, tmp_path: Path) -> Iterator[tuple[Nginx, list[Server]]]:
     snapshots = tmp_path / "snapshots"
     publish_index(index_dir, snapshots)
-    replicas: list[Server] = []
-    nginx = None
-    try:
-        for n in range(2):
-            replicas.append(start_server(index_from=snapshots, log=tmp_path / f"replica-{n}.log", workers=2))
-        # One loopback address stands in for many clients here: the kit's per-address limits are off.
-        nginx = start_nginx(tmp_path / "nginx", [replica.port for replica in replicas], client_limits=False)
-        yield nginx, replicas
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        for replica in replicas:
-            replica.kill()
+    with replicas_behind_nginx(snapshots, tmp_path, replicas=2, workers=2) as running:
+        yield running
 
 
 def test_a_worker_killed_under_load_costs_no_request(cluster: tuple[Nginx, list[Server]]) -> None:

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from support.servers import Nginx, Server, fetch, nginx_binary, start_nginx, start_server
+from support.servers import Nginx, Server, fetch, nginx_binary, replicas_behind_nginx
 from indexer import build_index
 from indexer.index.snapshots import publish_index
 
@@ -30,19 +30,8 @@ def cluster(corpus_dir: Path, tmp_path: Path) -> Iterator[tuple[Nginx, list[Serv
     index, snapshots = tmp_path / "index", tmp_path / "snapshots"
     build_index(corpus_dir, index)
     publish_index(index, snapshots)
-    replicas: list[Server] = []
-    nginx = None
-    try:
-        for n in range(3):
-            replicas.append(start_server(index_from=snapshots, log=tmp_path / f"replica-{n}.log", workers=1))
-        # One loopback address stands in for many clients here: the kit's per-address limits are off.
-        nginx = start_nginx(tmp_path / "nginx", [replica.port for replica in replicas], client_limits=False)
+    with replicas_behind_nginx(snapshots, tmp_path, replicas=3, workers=1) as (nginx, replicas):
         yield nginx, replicas, index, snapshots
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        for replica in replicas:
-            replica.kill()
 
 
 def test_stop_a_replica_and_publish_mid_run(cluster: tuple[Nginx, list[Server], Path, Path], corpus_dir: Path, make_article) -> None:  # type: ignore[no-untyped-def]

@@ -44,6 +44,20 @@ def search_on_a_new_thread(service: SearchService) -> dict[str, Any]:
     return seen
 
 
+def update_committed_not_announced(corpus: Path, index: Path, make_article: Callable[..., Path], slug: str) -> tuple[Any, threading.Thread]:
+    """Start an update adding an article with WORD; return the pointer before it, once the update has committed."""
+    before = IndexStore(index).require_pointer()
+    make_article(corpus / "testing", slug=slug, id=990_100 + len(slug), title=f"What is {WORD}?",
+                 answer=f"{WORD.capitalize()} is symmetry in one plane only.")
+    updating = threading.Thread(target=update_index, args=(corpus, index))
+    updating.start()
+    deadline = time.monotonic() + 30
+    while live_commit(index) == before.commit and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert live_commit(index) > before.commit, "the update did not commit"
+    return before, updating
+
+
 @pytest.fixture
 def held_bump(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """An update's bump waits for this event (the update has committed by then)."""
@@ -63,17 +77,9 @@ def test_a_searcher_opened_between_commit_and_bump_waits_for_the_bump(
 ) -> None:
     index = tmp_path / "index"
     build_index(corpus_dir, index)
-    before = IndexStore(index).require_pointer()
-    make_article(corpus_dir / "testing", slug="announced", id=990_101, title=f"What is {WORD}?",
-                 answer=f"{WORD.capitalize()} is symmetry in one plane only.")
-    updating = threading.Thread(target=update_index, args=(corpus_dir, index))
     with SearchService(index) as service:
         assert service.search(WORD).total == 0
-        updating.start()
-        deadline = time.monotonic() + 30
-        while live_commit(index) == before.commit and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert live_commit(index) > before.commit, "the update did not commit"
+        before, updating = update_committed_not_announced(corpus_dir, index, make_article, "announced")
         releaser = threading.Timer(0.3, held_bump.set)
         released_at = time.monotonic() + 0.3
         releaser.start()
@@ -91,15 +97,8 @@ def test_a_commit_never_announced_is_served_after_a_bounded_wait(
     monkeypatch.setattr(pool_module, "ANNOUNCE_SECONDS", 0.2)
     index = tmp_path / "index"
     build_index(corpus_dir, index)
-    before = IndexStore(index).require_pointer()
-    make_article(corpus_dir / "testing", slug="unannounced", id=990_102, title=f"What is {WORD}?",
-                 answer=f"{WORD.capitalize()} is symmetry in one plane only.")
-    updating = threading.Thread(target=update_index, args=(corpus_dir, index))
-    updating.start()
+    _, updating = update_committed_not_announced(corpus_dir, index, make_article, "unannounced")
     try:
-        deadline = time.monotonic() + 30
-        while live_commit(index) == before.commit and time.monotonic() < deadline:
-            time.sleep(0.01)
         with caplog.at_level(logging.WARNING), SearchService(index) as service:
             started = time.monotonic()
             first, second = search_on_a_new_thread(service), search_on_a_new_thread(service)

@@ -62,6 +62,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`+|~~)(?=\S)(.+?)(?<=\S)\1")
 _LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d{1,9}[.)]\s+)", re.MULTILINE)
 _SPACE = re.compile(r"[ \t\r\f\v]+")
+_EMPHASIS_MARK = re.compile(r"[*_`~]")
 
 
 def plain_text(source: str) -> str:
@@ -70,12 +71,16 @@ def plain_text(source: str) -> str:
     Indexing renders thousands of answers, so this is a few regular expressions
     rather than a full Markdown pass; it only has to keep the words readable.
     """
-    text = _IMAGE.sub(r"\1", source)
-    text = _LINK.sub(r"\1", text)
-    text = _TAG.sub(" ", text)
+    text = source
+    if "](" in text:  # (each rule runs only where its syntax can be: most blocks have none)
+        text = _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
+    if "<" in text:
+        text = _TAG.sub(" ", text)
     text = _LINE_MARK.sub("", text)
-    for _ in range(2):  # nested emphasis, e.g. **_word_**
-        text = _EMPHASIS.sub(r"\2", text)
-    text = html.unescape(text)
+    if _EMPHASIS_MARK.search(text):
+        for _ in range(2):  # nested emphasis, e.g. **_word_**
+            text = _EMPHASIS.sub(r"\2", text)
+    if "&" in text:
+        text = html.unescape(text)
     lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

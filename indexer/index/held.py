@@ -18,7 +18,10 @@ that vanished). Once open, deleted files stay readable: the searcher holds them.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from whoosh.index import Index
 from whoosh.searching import Searcher
@@ -42,7 +45,8 @@ class HeldSearcher:
         self._columns = columns
         self._values: dict[str, list[Any]] = {}
         self._leaves = [reader for reader, _ in searcher.reader().leaf_readers()]
-        self._lengths: dict[tuple[int, str], list[int]] = {}
+        self._length_arrays: dict[tuple[int, str], Any] = {}
+        self._deleted: dict[int, Any] = {}
 
     def values(self, name: str) -> list[Any]:
         """Every document's value in column ``name`` (deleted ones too), read once."""
@@ -52,12 +56,27 @@ class HeldSearcher:
             found = self._values[name] = [column[docnum] for docnum in range(self.searcher.doc_count_all())]
         return found
 
-    def field_lengths(self, leaf: int, field: str) -> list[int]:
-        """Every document's length in ``field`` in the ``leaf``-th segment, read once."""
-        found = self._lengths.get((leaf, field))
+    def field_length_array(self, leaf: int, field: str) -> "np.ndarray":
+        """Every document's length in ``field`` in the ``leaf``-th segment, read once (an array: 4 bytes each)."""
+        import numpy as np
+
+        found = self._length_arrays.get((leaf, field))
         if found is None:
             reader = self._leaves[leaf]
-            found = self._lengths[leaf, field] = [reader.doc_field_length(docnum, field, 0) for docnum in range(reader.doc_count_all())]
+            found = self._length_arrays[leaf, field] = np.fromiter(
+                (reader.doc_field_length(docnum, field, 0) for docnum in range(reader.doc_count_all())),
+                dtype=np.uint32, count=reader.doc_count_all())
+        return found
+
+    def deleted_array(self, leaf: int) -> "np.ndarray":
+        """The deleted document numbers of the ``leaf``-th segment (sorted), read once."""
+        import numpy as np
+
+        found = self._deleted.get(leaf)
+        if found is None:
+            reader = self._leaves[leaf]
+            deleted = reader.deleted_docs_set if reader.has_deletions() else ()
+            found = self._deleted[leaf] = np.array(sorted(deleted), dtype=np.int64)
         return found
 
     def close(self) -> None:

@@ -29,11 +29,13 @@ from indexer.search.passages import AnswerParts, answer_parts
 from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
+from indexer.semantic.quantised import QuantisedMatrix
 from indexer.semantic.query_encoder import QueryEncoder
 from indexer.semantic.vectors import (
     VECTORS_FILE,
-    ArticleVectors,
     VectorMatrix,
+    VectorTable,
+    lay_out,
     search_in_one_blas_thread,
 )
 
@@ -56,7 +58,7 @@ QueryEmbedder = Callable[[str], Any]
 class SemanticLayout:
     """The article vectors by document number for one set of segments, and how to embed a query."""
 
-    matrix: VectorMatrix
+    matrix: "VectorMatrix | QuantisedMatrix"
     embed_query: QueryEmbedder
     embed_texts: Callable[[list[str]], Any] | None = None  # many texts at once, where the fitted encoder can
 
@@ -182,7 +184,7 @@ class Generation:
     def _lay_out(self, held: HeldSearcher) -> SemanticLayout | None:
         search_in_one_blas_thread()
         try:
-            vectors = ArticleVectors.load(self.folder)
+            vectors = VectorTable.load(self.folder)
             if vectors is None:
                 raise SemanticUnavailable(f"{self.folder / VECTORS_FILE} is unreadable: rebuild with `index build --semantic`")
             queries = QueryEncoder.load(self.folder)
@@ -201,7 +203,7 @@ class Generation:
                 self._semantic_problem = str(problem)
             return None
         fast = _Remembered(queries.encode_texts) if queries is not None and embed_query == queries.encode_query else None
-        return SemanticLayout(VectorMatrix.for_hashes(held.values("content_hash"), vectors), embed_query, fast)
+        return SemanticLayout(lay_out(held.values("content_hash"), vectors), embed_query, fast)
 
 
 class _Remembered:

@@ -85,8 +85,25 @@ def answer_blocks(markdown: str) -> list[str]:
                 current.append(line)
         if current:
             blocks.append(" ".join(current))
-    texts = [" ".join(plain_text(block).split()) for block in blocks]
+    texts = [_plain_block(block) for block in blocks]
     return [text for text in texts if text]
+
+
+#: What plain_text's rules need to see to change a line: without any of these, and with no
+#: list or heading mark at its start, a line's plain text is the line with its spacing tidied.
+_MARKUP = re.compile(r"[<\[*_`~&]")
+_LINE_START_MARK = re.compile(r"\s{0,3}(?:#{1,6}\s|>|[-*+]\s|\d{1,9}[.)]\s)")
+
+
+def _plain_block(block: str) -> str:
+    """One block (a single line) as plain text, words separated by single spaces.
+
+    Most blocks are prose with no Markdown in them: they skip plain_text's seven
+    regular expressions (a results page splits ten answers into their blocks).
+    """
+    if _MARKUP.search(block) or _LINE_START_MARK.match(block):
+        block = plain_text(block)
+    return " ".join(block.split())
 
 
 def passages_of(markdown: str) -> list[Passage]:
@@ -164,10 +181,7 @@ def idf_weight(doc_frequency: Callable[[str], int], documents: int) -> Callable[
 
 
 def _terms(text: str) -> frozenset[str]:
-    found: set[str] = set()
-    for word in _WORD.findall(text):
-        found |= terms_of(word)
-    return frozenset(found)
+    return frozenset().union(*map(terms_of, _WORD.findall(text)))
 
 
 def block_ids(fragment: str, blocks: Iterable[str]) -> str:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from indexer.index.atomic import atomic_file
-from indexer.semantic.vectors import digests_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,7 +83,9 @@ class EmbeddingCheckpoint:
             return None
         if not np.isfinite(vectors).all():
             return None
-        return dict(zip(digests_of(hashes), vectors))
+        # (Through uint8: numpy drops a fixed-width string's trailing zero bytes, one hash in 256.)
+        digests = hashes.view("u1").reshape(len(hashes), 16)
+        return {bytes(digest).hex(): vector for digest, vector in zip(digests, vectors)}
 
 
 def clear_checkpoint(root: Path) -> None:

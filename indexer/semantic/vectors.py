@@ -14,6 +14,7 @@ matrix-vector product.
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorMatrix", "SemanticQuery", "digests_of"]
+    from indexer.semantic.quantised import QuantisedMatrix
+
+__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorTable", "VectorMatrix", "SemanticQuery", "lay_out"]
 
 VECTORS_FILE = "vectors.npz"
 
@@ -58,16 +61,13 @@ class ArticleVectors:
     @classmethod
     def load(cls, folder: Path) -> "ArticleVectors | None":
         """The vectors saved in a generation folder; None if it has none or they are unreadable."""
-        import numpy as np
-
-        try:
-            with np.load(folder / VECTORS_FILE, allow_pickle=False) as data:
-                hashes, vectors, model = data["hashes"], data["vectors"], str(data["model"])
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):  # (BadZipFile: a truncated file)
+        table = VectorTable.load(folder)
+        if table is None:
             return None
-        if vectors.ndim != 2 or len(hashes) != len(vectors) or hashes.dtype != np.dtype("S16"):
-            return None
-        return cls(model, dict(zip(digests_of(hashes), vectors)))
+        # (Read as bytes through uint8: numpy drops a fixed-width string's trailing zero bytes, so a
+        # hash ending in 00, one article in 256, lost its vector.)
+        digests = table.hashes.view("u1").reshape(len(table.hashes), -1)
+        return cls(table.model, {bytes(digest).hex(): vector for digest, vector in zip(digests, table.vectors)})
 
     def save(self, folder: Path) -> None:
         """Write the vectors into a generation folder, atomically."""
@@ -80,15 +80,73 @@ class ArticleVectors:
             np.savez(handle, hashes=hashes, vectors=vectors, model=np.array(self.model))
 
 
-def digests_of(hashes: "np.ndarray") -> list[str]:
-    """The hex content hashes of an ``S16`` array, all 16 bytes of each.
+@dataclass
+class VectorTable:
+    """A generation's vectors file as it is stored: no dict of rows (searchers read it this way).
 
-    (Not ``tolist()``: numpy drops a bytes value's trailing zero bytes, so one
-    hash in 256 came back short and its article lost its vector.)
+    A dict of 100,000 hex strings and row views costs a worker about 25 MB that it
+    keeps (the allocator holds on to small objects) for a lookup done once per layout.
     """
-    import numpy as np
 
-    return [row.tobytes().hex() for row in np.ascontiguousarray(hashes).view(np.uint8).reshape(len(hashes), 16)]
+    model: str
+    hashes: "np.ndarray"  # (rows,) S16: content hashes
+    vectors: "np.ndarray"  # (rows, dimensions) float16
+
+    @classmethod
+    def load(cls, folder: Path) -> "VectorTable | None":
+        """The table saved in a generation folder; None if it has none or it is unreadable."""
+        import numpy as np
+
+        try:
+            with np.load(folder / VECTORS_FILE, allow_pickle=False) as data:
+                hashes, vectors, model = data["hashes"], data["vectors"], str(data["model"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):  # (BadZipFile: a truncated file)
+            return None
+        if vectors.ndim != 2 or len(hashes) != len(vectors):
+            return None
+        return cls(model, hashes, vectors)
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.vectors.shape[1]) if len(self.vectors) else 0
+
+    def rows_for(self, hashes: "Sequence[str]") -> "np.ndarray":
+        """For each hex content hash in ``hashes``, its row in this table (-1: none)."""
+        import numpy as np
+
+        wanted = np.array([bytes.fromhex(digest) for digest in hashes], dtype="S16")
+        if not len(self.hashes):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        order = np.argsort(self.hashes, kind="stable")
+        ordered = self.hashes[order]
+        found = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+        return np.where(ordered[found] == wanted, order[found], -1).astype(np.int64)
+
+
+def lay_out(hashes: "Sequence[str]", table: VectorTable) -> "VectorMatrix | QuantisedMatrix":
+    """``table``'s vectors by document number, from every document's hex content hash.
+
+    From :data:`~indexer.semantic.quantised.QUANTISE_FROM` documents on, and where
+    faiss is installed, as 8-bit codes (:mod:`indexer.semantic.quantised`); else float32.
+    """
+    from indexer.semantic.quantised import QUANTISE_FROM, QuantisedMatrix, quantisation_available
+
+    rows = table.rows_for(hashes)
+    if len(hashes) >= QUANTISE_FROM and quantisation_available():
+        matrix: VectorMatrix | QuantisedMatrix = QuantisedMatrix(rows, table.vectors)
+    else:
+        matrix = VectorMatrix.exact(rows, table.vectors)
+    _give_back_freed_memory()
+    return matrix
+
+
+def _give_back_freed_memory() -> None:
+    """Return the layout's scratch memory to the system (glibc keeps freed blocks under 32 MB)."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 _one_thread = False
@@ -121,19 +179,13 @@ class VectorMatrix:
     known: "np.ndarray"  # (documents,) bool: the row holds a real vector
 
     @classmethod
-    def for_hashes(cls, hashes: "Sequence[str]", vectors: ArticleVectors) -> "VectorMatrix":
-        """Lay out ``vectors`` by document number, from every document's content hash."""
+    def exact(cls, rows: "np.ndarray", vectors: "np.ndarray") -> "VectorMatrix":
+        """Row ``rows[docnum]`` of ``vectors`` (-1: none) for each document number, as float32."""
         import numpy as np
 
-        total = len(hashes)
-        matrix = np.zeros((total, vectors.dimensions or 1), dtype=np.float32)
-        known = np.zeros(total, dtype=bool)
-        rows = vectors.rows
-        for docnum in range(total):
-            vector = rows.get(hashes[docnum])
-            if vector is not None:
-                matrix[docnum] = vector
-                known[docnum] = True
+        known = rows >= 0
+        matrix = np.zeros((len(rows), vectors.shape[1] or 1), dtype=np.float32)
+        matrix[known] = vectors[rows[known]]
         return cls(matrix, known)
 
     def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]:
@@ -157,6 +209,10 @@ class VectorMatrix:
                 found[docnum] = value
         return found
 
+    def rows(self, docnums: list[int]) -> "np.ndarray":
+        """The vectors of ``docnums``, all of which have one."""
+        return self.matrix[docnums]
+
     def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]:
         """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector)."""
         rows = self.matrix[docnums] @ query
@@ -171,7 +227,7 @@ class SemanticQuery:
     words alone (a phrase, an exclusion) never pays for it.
     """
 
-    dense: VectorMatrix
+    dense: "VectorMatrix | QuantisedMatrix"
     embed: "Callable[[], np.ndarray]"
     searcher: "Searcher"
     #: Texts into the same space, one row each, in well under a millisecond a text (the
@@ -198,6 +254,6 @@ class SemanticQuery:
         rows = [docnum for docnum in docnums if self.dense.known[docnum]]
         if not rows or weight <= 0:
             return self
-        moved = self.vector + weight * self.dense.matrix[rows].mean(axis=0)
+        moved = self.vector + weight * self.dense.rows(rows).mean(axis=0)
         norm = float(np.linalg.norm(moved))
         return SemanticQuery(self.dense, self.embed, self.searcher, self.embed_texts, moved / norm if norm > 0 else moved)

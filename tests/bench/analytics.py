@@ -48,10 +48,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500, help="searches per server")
     parser.add_argument("--workdir", type=Path, default=HERE.parents[1] / ".cache" / "bench")
     args = parser.parse_args()
-    corpus = args.workdir / f"corpus-{args.size}"
-    if not (corpus / ".complete").exists():
-        generate.write_corpus(args.size, corpus)
-        (corpus / ".complete").touch()
+    corpus = generate.cached_corpus(args.size, args.workdir)
     # Distinct queries (words, and page 2 now and then), so neither server answers from its cache.
     words = generate.queries(args.requests)
     targets = [f"/api/search?{urlencode({'q': f'{query} {number}' if number % 3 else query, 'page': 1 + (number % 7 == 0)})}"

@@ -172,6 +172,18 @@ def write_corpus(count: int, out: Path, seed: int = 7) -> int:
     return written
 
 
+def cached_corpus(count: int, workdir: Path) -> Path:
+    """``workdir/corpus-COUNT``, written once: a ``.complete`` marker tells a finished one from a killed run's."""
+    import shutil
+
+    corpus = workdir / f"corpus-{count}"
+    if not (corpus / ".complete").exists():
+        shutil.rmtree(corpus, ignore_errors=True)
+        write_corpus(count, corpus)
+        (corpus / ".complete").touch()
+    return corpus
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("count", type=int)

@@ -59,16 +59,6 @@ def timed_process(command: list[str]) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def corpus_for(size: int, workdir: Path) -> Path:
-    corpus = workdir / f"corpus-{size}"
-    marker = corpus / ".complete"
-    if not marker.exists():
-        shutil.rmtree(corpus, ignore_errors=True)
-        generate.write_corpus(size, corpus)
-        marker.touch()
-    return corpus
-
-
 def edit(corpus: Path, count: int, word: str) -> None:
     """Change ``count`` articles, the first one gaining ``word``."""
     files = sorted(corpus.rglob("*.md"))[:count]
@@ -121,7 +111,7 @@ def until_served(port: int, word: str, timeout: float = 30.0) -> float:
 
 
 def bench_size(size: int, workdir: Path, queries: list[str], seconds: float) -> dict[str, Any]:
-    corpus = corpus_for(size, workdir)
+    corpus = generate.cached_corpus(size, workdir)
     result: dict[str, Any] = {"size": size}
     # Reference build, in this process.
     db = workdir / f"reference-{size}.sqlite"

@@ -32,10 +32,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workdir", type=Path, default=HERE.parents[1] / ".cache" / "bench")
     args = parser.parse_args()
-    corpus = args.workdir / f"corpus-{args.size}"
-    if not (corpus / ".complete").exists():
-        generate.write_corpus(args.size, corpus)
-        (corpus / ".complete").touch()
+    corpus = generate.cached_corpus(args.size, args.workdir)
     queries = generate.queries(500)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)

@@ -39,6 +39,7 @@ from indexer.semantic.model import SemanticUnavailable, load_encoder  # noqa: E4
 
 from fts5 import Fts5Reference  # noqa: E402
 import passages  # noqa: E402
+import quantised  # noqa: E402
 from metrics import has_relevant, mean, mrr_at, ndcg_at, recall_at  # noqa: E402
 
 CACHE = ROOT / ".cache" / "eval"
@@ -81,6 +82,8 @@ class Outcome:
     api_ms: list[float] = field(default_factory=list)
     api_mismatches: int = 0
     rows: list[list[str]] = field(default_factory=list)
+    quantised_recall: float | None = None  # the 8-bit scan's nearest 100 against the exact scan's
+    quantised_ndcg: float | None = None  # nDCG@10 with every layout quantised
 
 
 def read_tsv(path: Path) -> list[list[str]]:
@@ -205,6 +208,14 @@ def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, reb
             scores["recall"].append(recall_at(ranking, judged, DEPTH))
         mine, theirs = outcome.ours["ndcg"][-1], outcome.ref["ndcg"][-1]
         outcome.rows.append([query_id, f"{mine:.4f}", f"{theirs:.4f}", f"{mine - theirs:+.4f}", text])
+    if semantic:
+        outcome.quantised_recall = quantised.nearest_recall(service, [text for _, text in queries])
+
+        def judged_ndcg(query_id: str, ids: list[int]) -> float | None:
+            judged = qrels.get(query_id, {})
+            return ndcg_at([source_of[article_id] for article_id in ids], judged, 10) if has_relevant(judged) else None
+
+        outcome.quantised_ndcg = quantised.quantised_ndcg(index, queries, judged_ndcg)
     service.close()
     by_words.close()
     return outcome
@@ -245,6 +256,10 @@ def print_table(outcome: Outcome) -> bool:
               f"API search() p50 {statistics.median(outcome.words_api_ms):.2f} ms")
     print(f"  API search() page 1 of 10, with snippets: p50 {statistics.median(outcome.api_ms):.2f} ms; "
           f"its top 10 equals the scored ranking for {outcome.queries - outcome.api_mismatches}/{outcome.queries} queries")
+    if outcome.quantised_recall is not None and outcome.quantised_ndcg is not None:
+        print(f"  8-bit vectors (used from {quantised.quantised.QUANTISE_FROM:,} articles): nearest-100 recall against the exact "
+              f"scan {outcome.quantised_recall:.4f}; nDCG@10 with them {outcome.quantised_ndcg:.4f} "
+              f"({outcome.quantised_ndcg / (mean(outcome.ref['ndcg']) or 1):.3f}x)")
     ndcg_ratio = mean(outcome.ours["ndcg"]) / (mean(outcome.ref["ndcg"]) or 1)
     recall_ok = mean(outcome.ours["recall"]) >= mean(outcome.ref["recall"])
     bar = BAR.get(outcome.collection)

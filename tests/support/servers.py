@@ -13,6 +13,7 @@ with only the ports changed, so tests prove the configuration users copy.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -24,7 +25,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from support import ROOT
 from support.ports import free_port
@@ -234,3 +235,22 @@ http {{
     include {folder}/article-search.conf;
 }}
 """
+
+
+@contextlib.contextmanager
+def replicas_behind_nginx(snapshots: Path, folder: Path, replicas: int, workers: int) -> Iterator[tuple[Nginx, list[Server]]]:
+    """``replicas`` servers of the snapshots in ``snapshots`` behind the kit's nginx; all stopped on leaving."""
+    servers: list[Server] = []
+    nginx = None
+    try:
+        for n in range(replicas):
+            servers.append(start_server(index_from=snapshots, log=folder / f"replica-{n}.log", workers=workers))
+        # One loopback address stands in for many clients here: the kit's per-address limits are off.
+        nginx = start_nginx(folder / "nginx", [server.port for server in servers], client_limits=False)
+        yield nginx, servers
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        for server in servers:
+            server.kill()
+

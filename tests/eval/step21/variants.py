@@ -63,12 +63,12 @@ def refit(name, index, settings):
         for k, v in saved.items(): setattr(QE, k, v)
 CHUNKS = {}   # name -> (owners digests, vectors float32)
 
-orig_for_hashes = V.VectorMatrix.for_hashes.__func__
-def for_hashes(cls, hashes, vectors):
-    m = orig_for_hashes(cls, hashes, vectors)
+orig_lay_out = G.lay_out
+def lay_out(hashes, table):
+    m = orig_lay_out(hashes, table)
     m.hashes = list(hashes)
     return m
-V.VectorMatrix.for_hashes = classmethod(for_hashes)
+G.lay_out = lay_out
 
 def extras(m):
     """Chunk matrix laid out by docnum for this VectorMatrix (built lazily)."""

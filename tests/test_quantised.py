@@ -1,0 +1,108 @@
+"""Article vectors as 8-bit codes (large indexes): the same nearest articles and cosines as float32, to about 1e-3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from indexer.semantic import quantised
+from indexer.semantic.quantised import QuantisedMatrix
+from indexer.semantic.vectors import VectorMatrix, VectorTable, lay_out
+
+pytest.importorskip("faiss")  # (installed with the project's semantic extra, so by `make test`)
+
+DIMENSIONS = 384
+
+
+class Reader:
+    def __init__(self, deleted: set[int]) -> None:
+        self.deleted = deleted
+
+    def has_deletions(self) -> bool:
+        return bool(self.deleted)
+
+    def is_deleted(self, docnum: int) -> bool:
+        return docnum in self.deleted
+
+
+class Searcher:
+    """What the matrices ask of a Whoosh searcher: which documents are deleted."""
+
+    def __init__(self, deleted: set[int] = set()) -> None:
+        self._reader = Reader(deleted)
+
+    def reader(self) -> Reader:
+        return self._reader
+
+
+def topical_vectors(count: int, seed: int = 7) -> np.ndarray:
+    """Unit vectors in 40 topics, like sentence vectors: articles on one topic lie close together."""
+    rng = np.random.default_rng(seed)
+    topics = rng.standard_normal((40, DIMENSIONS))
+    vectors = topics[rng.integers(0, 40, count)] + 0.8 * rng.standard_normal((count, DIMENSIONS))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float16)
+
+
+@pytest.fixture(scope="module")
+def both() -> tuple[VectorMatrix, QuantisedMatrix, np.ndarray]:
+    vectors = topical_vectors(3000)
+    rows = np.arange(len(vectors), dtype=np.int64)
+    rows[::50] = -1  # every 50th document has no vector (indexed while the model was missing)
+    queries = topical_vectors(40, seed=8).astype(np.float32)
+    return VectorMatrix.exact(rows, vectors), QuantisedMatrix(rows, vectors), queries
+
+
+def test_the_nearest_articles_are_the_exact_scans(both: tuple[VectorMatrix, QuantisedMatrix, np.ndarray]) -> None:
+    exact, codes, queries = both
+    recall = []
+    for query in queries:
+        truth, found = exact.nearest(query, 100, Searcher()), codes.nearest(query, 100, Searcher())
+        recall.append(len(truth.keys() & found.keys()) / 100)
+        assert all(docnum % 50 for docnum in found), "a document without a vector was found"
+        assert all(abs(found[docnum] - truth[docnum]) < 2e-3 for docnum in found.keys() & truth.keys())
+    assert np.mean(recall) >= 0.98, np.mean(recall)
+
+
+def test_cosines_of_given_articles_match_and_one_without_a_vector_scores_nothing(
+    both: tuple[VectorMatrix, QuantisedMatrix, np.ndarray],
+) -> None:
+    exact, codes, queries = both
+    docnums = [0, 1, 2, 49, 50, 51, 2999]
+    got, want = codes.similarity(queries[0], docnums), exact.similarity(queries[0], docnums)
+    assert got[docnums.index(50)] == 0.0 and got[0] == 0.0
+    assert np.allclose(got, want, atol=2e-3)
+    assert np.allclose(codes.rows([1, 51]), exact.rows([1, 51]), atol=1e-2)
+
+
+def test_deleted_documents_are_skipped(both: tuple[VectorMatrix, QuantisedMatrix, np.ndarray]) -> None:
+    _, codes, queries = both
+    first = list(codes.nearest(queries[1], 10, Searcher()))
+    after = codes.nearest(queries[1], 10, Searcher(deleted=set(first[:3])))
+    assert len(after) == 10 and not set(first[:3]) & after.keys() and list(after)[:7] == first[3:]
+
+
+def test_large_layouts_are_quantised_small_ones_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors = topical_vectors(200)
+    hashes = np.array([bytes([n % 256, n // 256]) * 8 for n in range(200)], dtype="S16")
+    table = VectorTable("model", hashes, vectors)
+    documents: list[Any] = [bytes(hashes.view("u1").reshape(200, 16)[n]).hex() for n in (5, 199, 0)] + ["ff" * 16]
+    small = lay_out(documents, table)
+    assert isinstance(small, VectorMatrix) and small.known.tolist() == [True, True, True, False]
+    assert np.allclose(small.rows([0, 1, 2]), vectors[[5, 199, 0]].astype(np.float32))
+    monkeypatch.setattr(quantised, "QUANTISE_FROM", 4)
+    large = lay_out(documents, table)
+    assert isinstance(large, QuantisedMatrix) and large.known.tolist() == [True, True, True, False]
+
+
+def test_a_hash_ending_in_a_zero_byte_keeps_its_vector(tmp_path: Any) -> None:
+    """numpy drops a fixed-width string's trailing zero bytes: one article in 256 lost its vector."""
+    from indexer.semantic.vectors import ArticleVectors
+
+    digests = ["ab" * 15 + "00", "00" * 16, "cd" * 16]
+    vectors = topical_vectors(3)
+    ArticleVectors("model", dict(zip(digests, vectors))).save(tmp_path)
+    assert set(ArticleVectors.load(tmp_path).rows) == set(digests)  # type: ignore[union-attr]
+    table = VectorTable.load(tmp_path)
+    assert table is not None and table.rows_for(digests).tolist() == [0, 1, 2]
