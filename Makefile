@@ -74,6 +74,8 @@ bench: $(VENV)/.installed-test $(VENV)/.installed-semantic
 	$(BIN)/python tests/bench/soak.py --minutes 20
 	$(BIN)/python tests/bench/scale_out.py --size 10000
 	$(BIN)/python tests/bench/analytics.py --size 10000
+	$(BIN)/python tests/bench/cluster.py --size 600
+	$(BIN)/python tests/bench/resume.py --size 600
 	$(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider --fuzz-examples 2500
 
 clean:

@@ -21,6 +21,7 @@ from indexer.corpus.files import CorpusError
 from indexer.index.store import IndexStore
 from indexer.options import (
     CONTEXT,
+    cluster_option,
     corpus_option,
     default_analytics_db,
     explain_failures,
@@ -30,6 +31,7 @@ from indexer.options import (
     semantic_option,
     semantic_unless_missing,
 )
+from indexer.semantic.embedding import EmbeddingInterrupted
 from indexer.summaries import build_summary, update_summary
 from indexer.writing.build import build_index
 from indexer.writing.update import UpdateReport, update_index
@@ -72,24 +74,34 @@ def _report_errors(errors: list[ArticleError]) -> None:
 @click.option("--workers", type=click.IntRange(1, 16), default=None, help="Writer processes (default: 2 for large corpora).")
 @click.option("--strict", is_flag=True, help="Fail, keeping the live index, if any article is bad.")
 @semantic_option
+@cluster_option
 @lock_option
 @explain_failures
-def build_command(corpus: Path, index_dir: Path, workers: int | None, strict: bool, semantic: bool | None, lock_timeout: float) -> None:
+def build_command(
+    corpus: Path, index_dir: Path, workers: int | None, strict: bool, semantic: bool | None, cluster: str | None, lock_timeout: float,
+) -> None:
     """Rebuild the whole index into a new generation, then swap it in.
 
     The live index keeps serving until the new one has committed; a failed or
     killed build leaves it as it was. Bad articles are reported and skipped.
+    Article vectors are kept as they are made: a build stopped while embedding
+    (Ctrl-C, a kill) continues from them when run again.
 
     Example: article-search index build --corpus corpus --index var/index
     """
     update, total, close = _progress_bar("indexing")
     try:
-        report = build_index(
-            corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout,
-            semantic=semantic, semantic_default=semantic_unless_missing, reserved_by=reserved_by(),
-        )
-    finally:
-        close()
+        try:
+            report = build_index(
+                corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout,
+                semantic=semantic, semantic_default=semantic_unless_missing, reserved_by=reserved_by(), cluster=cluster or None,
+            )
+        finally:
+            close()
+    except EmbeddingInterrupted as stop:
+        click.echo(f"stopped: {stop.kept} of {stop.total} articles' vectors are kept in {stop.folder}; run `article-search "
+                   "index build` again to continue from them (the live index is unchanged)", err=True)
+        sys.exit(130)
     _report_errors(report.errors)
     click.echo(build_summary(report, index_dir))
 

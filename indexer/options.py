@@ -19,7 +19,7 @@ from indexer.index.store import IndexStoreError
 
 __all__ = [
     "CONTEXT", "default_corpus", "default_index", "default_analytics_db", "corpus_option", "index_option",
-    "lock_option", "reserved_by", "semantic_option", "semantic_unless_missing", "explain_failures",
+    "lock_option", "cluster_option", "reserved_by", "semantic_option", "semantic_unless_missing", "explain_failures",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +72,14 @@ def semantic_option(command: F) -> F:
         help="Rank by meaning as well as words (article vectors from the embedding model, which `make install` "
         "installs), or by words alone. Remembered for later builds and updates. "
         "Default: as last chosen, else by meaning where the model is installed.",
+    )(command)
+
+
+def cluster_option(command: F) -> F:
+    return click.option(
+        "--cluster", metavar="tcp://HOST:PORT", envvar="ARTICLE_SEARCH_CLUSTER", default=None, show_envvar=True,
+        help="Embed the articles on this Dask scheduler's workers (each with the project and the model installed); "
+        "the index is still written here.",
     )(command)
 
 

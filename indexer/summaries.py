@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from indexer.semantic.embedding import EmbeddingReport
 from indexer.writing.build import BuildReport
 from indexer.writing.update import UpdateReport
 
-__all__ = ["build_summary", "update_summary", "warnings_line"]
+__all__ = ["build_summary", "embedding_line", "update_summary", "warnings_line"]
 
 
 def warnings_line(count: int, changed_only: bool = False) -> str:
@@ -29,7 +30,20 @@ def build_summary(report: BuildReport, index_dir: Path) -> str:
         f"indexed {report.indexed} articles{skipped} in {report.seconds:.2f} s "
         f"({report.docs_per_second:.0f} docs/s); {index_dir} is now generation {report.pointer.generation}"
     )
-    return "\n".join(filter(None, [head, warnings_line(len(report.warnings))]))
+    return "\n".join(filter(None, [head, embedding_line(report.embedding), warnings_line(len(report.warnings))]))
+
+
+def embedding_line(report: EmbeddingReport | None) -> str:
+    """How many articles were embedded, where, and how many vectors were taken instead; empty without ranking by meaning."""
+    if report is None:
+        return ""
+    where = ""
+    if report.cluster:
+        workers = ", ".join(f"{name} {count}" for name, count in sorted(report.by_worker.items()))
+        where = f" on the Dask cluster at {report.cluster}" + (f" ({workers})" if workers else "")
+    taken = [f"{report.resumed} from an interrupted build's checkpoint"] if report.resumed else []
+    taken += [f"{report.reused} unchanged from the live index"] if report.reused else []
+    return f"embedded {report.embedded} articles{where}" + (f"; took {' and '.join(taken)}" if taken else "")
 
 
 def update_summary(report: UpdateReport, index_dir: Path) -> str:

@@ -1,18 +1,12 @@
-"""Ranking by meaning at build time: embed the articles, fit the query encoder to them.
+"""Ranking by meaning at build and update time: fit the query encoder to the articles' vectors.
 
-Embedding is the slow part of a build (about 0.1-0.2 s an article on one
-core), so it runs in forked processes that share the loaded model, and every
-article whose content hash the live index already embedded keeps its vector.
+The vectors themselves come from :mod:`indexer.semantic.embedding`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
-import os
 from pathlib import Path
-from typing import Any, Callable
 
 from whoosh import index as whoosh_index
 
@@ -24,42 +18,7 @@ from indexer.semantic.vectors import ArticleVectors
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EMBED_CHUNK", "embed_articles", "fit_and_save_query_encoder", "refit_query_encoder"]
-
-Progress = Callable[[int], None]
-
-#: Articles per task when embedding in several processes.
-EMBED_CHUNK = 64
-
-
-def embed_articles(
-    build_dir: Path,
-    texts: dict[str, str],
-    live_dir: Path | None,
-    progress: Progress | None,
-    on_more: Callable[[int], Any],
-    pieces_cache: Path,
-) -> None:
-    """Write the vectors of ``texts`` (content hash -> text), reusing the live index's for unchanged
-    articles, and the query encoder fitted to them."""
-    encoder = load_encoder()
-    vectors = ArticleVectors(encoder.name)
-    previous = ArticleVectors.load(live_dir) if live_dir is not None else None
-    if previous is not None and previous.model == encoder.name:
-        vectors.rows = {digest: previous.rows[digest] for digest in texts if digest in previous}
-    todo = [digest for digest in texts if digest not in vectors]
-    on_more(len(todo))
-    chunks = [todo[start : start + EMBED_CHUNK] for start in range(0, len(todo), EMBED_CHUNK)]
-    work = [[texts[digest] for digest in chunk] for chunk in chunks]
-    processes = min(os.cpu_count() or 1, len(chunks))
-    # Forked workers share the parent's loaded model; each embeds whole chunks.
-    with multiprocessing.get_context("fork").Pool(processes) if processes > 1 else contextlib.nullcontext() as pool:
-        for chunk, found in zip(chunks, pool.imap(_encode, work) if pool else map(encoder.encode, work)):
-            vectors.add(chunk, found)
-            if progress:
-                progress(len(chunk))
-    vectors.save(build_dir)
-    fit_and_save_query_encoder(build_dir, texts, vectors, pieces_cache)
+__all__ = ["fit_and_save_query_encoder", "refit_query_encoder"]
 
 
 def fit_and_save_query_encoder(folder: Path, texts: dict[str, str], vectors: ArticleVectors, pieces_cache: Path) -> None:
@@ -69,10 +28,6 @@ def fit_and_save_query_encoder(folder: Path, texts: dict[str, str], vectors: Art
 
     matrix = np.array([vectors.rows[digest] for digest in texts], dtype=np.float32).reshape(len(texts), -1)
     fit_query_encoder(load_encoder(), list(texts.values()), matrix, cache=pieces_cache).save(folder)
-
-
-def _encode(texts: list[str]) -> Any:
-    return load_encoder().encode(texts)
 
 
 def refit_query_encoder(

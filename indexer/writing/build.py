@@ -2,7 +2,8 @@
 
 A killed or failed build leaves the live index serving (:mod:`indexer.index.store`).
 With ranking by meaning, the articles are embedded after the words are
-indexed (:mod:`indexer.semantic.fitting`). Holds the index folder's write
+indexed (:mod:`indexer.semantic.embedding`), here or on a Dask cluster, and
+checkpointed as they are, so a build stopped then continues when run again. Holds the index folder's write
 lock, so writers take turns; :mod:`indexer.writing.update` does the small ones.
 """
 
@@ -33,7 +34,10 @@ from indexer.index.disk import disk_problem
 from indexer.index.files import record_files
 from indexer.index.store import IndexStore, IndexStoreError, Pointer
 from indexer.index.vocabulary import Vocabulary
-from indexer.semantic.fitting import embed_articles
+from indexer.semantic.checkpoint import clear_checkpoint
+from indexer.semantic.cluster import Cluster
+from indexer.semantic.embedding import EmbeddingReport, embed_all
+from indexer.semantic.fitting import fit_and_save_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
 from indexer.semantic.query_encoder import PIECES_CACHE_FILE, require_fitting
 from indexer.semantic.vectors import VECTORS_FILE
@@ -64,6 +68,7 @@ class BuildReport:
     seconds: float
     pointer: Pointer
     warnings: list[LintWarning] = field(default_factory=list)  # content lint: counted, never a reason to fail
+    embedding: EmbeddingReport | None = None  # where the vectors came from, when ranking by meaning
 
     @property
     def docs_per_second(self) -> float:
@@ -82,6 +87,7 @@ def build_index(
     semantic: bool | None = None,
     semantic_default: Callable[[], bool] | None = None,
     reserved_by: ReservedBy | None = None,
+    cluster: str | None = None,
 ) -> BuildReport:
     """Index the whole corpus into a new generation and make it live.
 
@@ -95,6 +101,8 @@ def build_index(
         else what ``semantic_default`` says (a first build: words alone).
     :param reserved_by: which of the site's routes would hide an article at a url
         (``article-search`` passes the web app's); such articles are skipped and reported.
+    :param cluster: a Dask scheduler's address (``tcp://HOST:8786``) to embed the articles on
+        its workers instead of here; reached first, so a wrong address fails in seconds.
     :raises BuildError: nothing was swapped in; the message says why.
     """
     started = time.perf_counter()
@@ -115,6 +123,8 @@ def build_index(
                 require_fitting()
             except SemanticUnavailable as error:
                 raise BuildError(str(error)) from None
+        dask = Cluster(cluster) if semantic and cluster else None  # reached now, before minutes of indexing
+        embedding: EmbeddingReport | None = None
         build_dir = store.new_build_dir()
         try:
             texts: dict[str, str] | None = {} if semantic else None
@@ -125,10 +135,18 @@ def build_index(
             _check_outcome(indexed, errors, strict, corpus)
             save_curation(build_dir, curation)
             if texts is not None:
-                embed_articles(build_dir, texts, live_dir, progress, lambda more: on_total and on_total(len(files) + more), store.root / PIECES_CACHE_FILE)
+                def more(count: int) -> None:
+                    if on_total:
+                        on_total(len(files) + count)
+
+                vectors, embedding = embed_all(texts, live_dir, store.root, progress, more, dask)
+                vectors.save(build_dir)
+                fit_and_save_query_encoder(build_dir, texts, vectors, store.root / PIECES_CACHE_FILE)
             commit = whoosh_index.open_dir(str(build_dir)).latest_generation()
             record_files(build_dir, commit)
             pointer = store.publish(build_dir, indexed, commit)
+            if texts is not None:
+                clear_checkpoint(store.root)  # the generation holds every vector the checkpoint had
             if chosen is not None:
                 store.record_ranking_choice(chosen)
         except BaseException as error:
@@ -137,8 +155,11 @@ def build_index(
             if problem is not None:
                 raise BuildError(problem) from None
             raise
+        finally:
+            if dask is not None:
+                dask.close()
     errors.sort(key=lambda item: item.source)
-    return BuildReport(indexed, errors, time.perf_counter() - started, pointer, linter.warnings())
+    return BuildReport(indexed, errors, time.perf_counter() - started, pointer, linter.warnings(), embedding)
 
 
 def _semantic_as_before(store: IndexStore, live_dir: Path | None, default: Callable[[], bool] | None) -> bool:
