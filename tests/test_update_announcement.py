@@ -21,6 +21,8 @@ from whoosh import index as whoosh_index
 
 from indexer import IndexStore, SearchService, build_index, update_index
 from indexer.search import pool as pool_module
+from indexer.writing import update as update_module
+from support.processes import run_cli
 
 WORD = "zygomorphy"
 
@@ -108,3 +110,30 @@ def test_a_commit_never_announced_is_served_after_a_bounded_wait(
     assert first["total"] == second["total"] == 1
     assert first["finished"] - started >= 0.2
     assert caplog.text.count("the next `index update` announces it") == 1
+
+
+def test_an_update_stopped_just_before_its_commit_leaves_a_generation_that_serves(
+    corpus_dir: Path, tmp_path: Path, make_article: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update writes the vocabulary (and vectors) before its Whoosh commit: killed in between, the
+    generation's file list still named the live commit with the old sizes, and it was refused."""
+    index = tmp_path / "index"
+    build_index(corpus_dir, index)
+    make_article(corpus_dir / "testing", slug="never-committed", id=990_103, title=f"What is {WORD}?",
+                 answer=f"{WORD.capitalize()} is symmetry in one plane only.")
+
+    def killed(writer: Any, **options: Any) -> None:
+        update_module.abandon(writer)  # (a killed process's files close with it)
+        raise SystemExit("killed before the commit")
+
+    monkeypatch.setattr(update_module, "commit", killed)
+    with pytest.raises(SystemExit):
+        update_index(corpus_dir, index)
+    with SearchService(index) as service:  # a worker starting now
+        assert service.search(WORD).total == 0
+        assert service.search("drug tolerance").total > 0
+    monkeypatch.undo()
+    update_index(corpus_dir, index)
+    with SearchService(index) as service:
+        assert service.search(WORD).total == 1
+    assert run_cli("index", "verify", "--index", str(index)).returncode == 0

@@ -23,7 +23,7 @@ from typing import Any
 from indexer.index.atomic import write_atomically
 from indexer.index.manifest import sha256_of
 
-__all__ = ["FILE_LIST", "record_files", "recorded_files", "size_problems"]
+__all__ = ["FILE_LIST", "record_files", "recorded_files", "set_file_list_aside", "size_problems"]
 
 FILE_LIST = ".generation-files"
 _FORMAT = 1
@@ -48,6 +48,19 @@ def record_files(folder: Path, commit: int) -> None:
         else:
             files[item.name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256_of(item)}
     write_atomically(folder / FILE_LIST, json.dumps({"format": _FORMAT, "commit": commit, "files": files}).encode("utf-8"))
+
+
+def set_file_list_aside(folder: Path) -> None:
+    """Mark ``folder``'s file list as describing no commit, before an update writes into the folder.
+
+    An update writes what searchers read (vocabulary, vectors, curation) before its
+    Whoosh commit: killed between the two, the list would still name the live commit
+    with the old sizes, and readers would refuse a sound generation. The hashes stay,
+    so the next :func:`record_files` need not hash the unchanged files again.
+    """
+    data = _read(folder)
+    if data is not None and data.get("commit") is not None:
+        write_atomically(folder / FILE_LIST, json.dumps({**data, "commit": None}).encode("utf-8"))
 
 
 def recorded_files(folder: Path, commit: int) -> dict[str, dict[str, Any]] | None:

@@ -35,7 +35,7 @@ from indexer.index.ledger import FileLedger
 from indexer.index.merging import merge_by_tier
 from indexer.index.schema import SCHEMA_VERSION, unpack_article
 from indexer.index.disk import disk_problem
-from indexer.index.files import record_files
+from indexer.index.files import record_files, set_file_list_aside
 from indexer.index.store import IndexStore, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import refit_query_encoder
@@ -127,6 +127,7 @@ def update_index(
         try:
             interrupted = pending.exists()
             pending.touch()
+            set_file_list_aside(Path(ix.storage.folder))  # (what is written next changes the listed files)
             report, committed = _apply_changes(ix, corpus, strict, reserved_by)
             announce = bool(report.touched or report.curated or interrupted)
             # The bump comes straight after the commit: a searcher opened between the two reads
@@ -136,9 +137,8 @@ def update_index(
             report.warnings = lint_changes(ix, committed.articles)
             if committed.ledger is not None:
                 save_ledger(ix, committed.ledger)
-            if announce:
-                with contextlib.suppress(OSError):  # a list left stale is not used: see indexer.index.files
-                    record_files(Path(ix.storage.folder), ix.latest_generation())
+            with contextlib.suppress(OSError):  # a list left aside is not used: see indexer.index.files
+                record_files(Path(ix.storage.folder), ix.latest_generation())
         except OSError as error:
             problem = disk_problem(error, index, "update again")
             if problem is not None:
