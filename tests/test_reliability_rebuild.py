@@ -69,7 +69,7 @@ def test_articles_added_and_removed_mid_run_appear_and_go(run: RebuildRun) -> No
     for sample in run.samples:
         if not sample.kind.startswith("probe"):
             continue
-        state = commits_seen(sample, run.commits)
+        state = commits_seen(sample, run.commits, run.earliest)
         if state is None:
             continue  # in flight while a commit happened, or inside a switch window: old or new is fine
         probe = next(p for p in PROBES if sample.kind.endswith(p.slug))
@@ -83,17 +83,18 @@ def test_articles_added_and_removed_mid_run_appear_and_go(run: RebuildRun) -> No
     assert wrong == []
 
 
-def commits_seen(sample: Sample, commits: list[tuple[int, float, str]]) -> int | None:
+def commits_seen(sample: Sample, commits: list[tuple[int, float, str]], earliest: list[float]) -> int | None:
     """Index of the last commit ``sample`` must see (-1: none), or None when either answer is right.
 
-    A commit must show within SWITCH_SECONDS; one that came after the answer
-    must not show; one in between (or within the pointer watcher's 50 ms) may.
+    A commit must show within SWITCH_SECONDS of the poll that saw it; one that
+    came after the answer ended (CURRENT still read the old generation then)
+    must not show; one that may have landed while the answer was made may.
     """
     state = -1
-    for n, (_, when, _) in enumerate(commits):
+    for n, ((_, when, _), before) in enumerate(zip(commits, earliest)):
         if when + SWITCH_SECONDS <= sample.started:
             state = n
-        elif when < sample.ended + 0.05:
+        elif before < sample.ended:
             return None
         else:
             break

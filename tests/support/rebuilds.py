@@ -53,12 +53,13 @@ PROBES = [
 @dataclass
 class RebuildRun:
     samples: list[Sample]
-    commits: list[tuple[int, float, str]]  # (generation, when CURRENT changed, what committed)
+    commits: list[tuple[int, float, str]]  # (generation, when the change to CURRENT was seen, what committed)
     workers: list[int]
     workers_after: list[int]
     served: dict[int, tuple[int, str]]  # seq -> (worker pid, generation) from the access log
     writer_outputs: list[tuple[str, int, str]]  # (command, exit code, output)
     load_outlived_writers: bool
+    earliest: list[float] = field(default_factory=list)  # per commit: the last time CURRENT was seen before it
     lags: list[dict[int, float]] = field(default_factory=list)  # per commit: worker -> last old answer after it (s)
 
     def worker_of(self, sample: Sample) -> int:
@@ -83,16 +84,23 @@ def rebuild_run(workdir: Path, *, requests: int, concurrency: int = 16, syntheti
     build_index(corpus, index)
     mix = query_mix(corpus)
     commits: list[tuple[int, float, str]] = []
+    earliest: list[float] = []  # per commit: CURRENT still read the old generation at this time
     outputs: list[tuple[str, int, str]] = []
     writers_done, watching = threading.Event(), threading.Event()
 
     def watch_pointer() -> None:
+        # A starved thread notices a change late: each commit is bounded by the poll that first saw it
+        # (when) and the one before, which still read the old pointer (earliest).
+        last_look = time.monotonic()
         seen = store_generation(index)
         while not watching.is_set():
+            look = time.monotonic()
             generation = store_generation(index)
             if generation != seen:
                 commits.append((generation, time.monotonic(), WRITERS[len(commits)] if len(commits) < 3 else "?"))
+                earliest.append(last_look)
                 seen = generation
+            last_look = look
             time.sleep(0.005)
 
     def next_target(seq: int) -> tuple[str, str]:
@@ -141,7 +149,7 @@ def rebuild_run(workdir: Path, *, requests: int, concurrency: int = 16, syntheti
         while last is not None and last not in served_by(server.log()) and time.monotonic() < deadline:
             time.sleep(0.05)
         after, log = server.worker_pids(), server.log()
-    run = RebuildRun(samples, commits, workers, after, served_by(log), outputs, outlived)
+    run = RebuildRun(samples, commits, workers, after, served_by(log), outputs, outlived, earliest)
     run.lags = _switch_lags(run)
     return run
 
