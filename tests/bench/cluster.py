@@ -86,10 +86,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=600, help="generated articles to embed in each run")
     parser.add_argument("--workdir", type=Path, default=HERE.parents[1] / ".cache" / "bench")
     args = parser.parse_args()
-    corpus = args.workdir / f"corpus-{args.size}"
-    if not (corpus / ".complete").exists():
-        generate.write_corpus(args.size, corpus)
-        (corpus / ".complete").touch()
+    corpus = generate.cached_corpus(args.size, args.workdir)
     texts = texts_of(corpus)
     cores = os.cpu_count() or 1
     tokens, macs = multiply_adds(list(texts.values()))

@@ -41,10 +41,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=600)
     parser.add_argument("--workdir", type=Path, default=HERE.parents[1] / ".cache" / "bench")
     args = parser.parse_args()
-    corpus = args.workdir / f"corpus-{args.size}"
-    if not (corpus / ".complete").exists():
-        generate.write_corpus(args.size, corpus)
-        (corpus / ".complete").touch()
+    corpus = generate.cached_corpus(args.size, args.workdir)
     chunks = -(-args.size // chunk_size(args.size, os.cpu_count() or 1))
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
