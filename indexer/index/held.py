@@ -18,6 +18,7 @@ that vanished). Once open, deleted files stay readable: the searcher holds them.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 from whoosh.index import Index
 from whoosh.searching import Searcher
+
+from indexer.index.term_arrays import TermArrays, path_for
 
 __all__ = ["HeldSearcher", "open_held", "HELD_COLUMNS"]
 
@@ -123,6 +126,28 @@ class HeldSearcher:
             deleted = reader.deleted_docs_set if reader.has_deletions() else ()
             found = self._read["deleted", leaf] = np.array(sorted(deleted), dtype=np.int64)
         return found
+
+    def term_arrays(self, leaf: int) -> TermArrays | None:
+        """The ``leaf``-th segment's postings file, opened once it exists (None: read Whoosh's postings).
+
+        Looked for again at each call while it is missing: an update writes it just
+        after its commit, and the searchers already open on that commit then use it.
+        """
+        key = ("terms", leaf)
+        found = self._read.get(key)
+        if found is None:
+            reader = self._leaves[leaf]
+            folder = getattr(reader._storage, "folder", None)  # (a segment in a compound file has none)
+            if folder is None:
+                return None
+            try:
+                found = TermArrays(path_for(Path(folder), reader.segment().segment_id()), reader.doc_count_all())
+            except FileNotFoundError:
+                return None
+            except (OSError, ValueError, KeyError, TypeError):
+                found = False  # damaged: Whoosh's postings serve, and it is not opened again
+            self._read[key] = found
+        return found if isinstance(found, TermArrays) else None
 
     def close(self) -> None:
         self.searcher.close()

@@ -22,6 +22,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from indexer.index.held import HeldSearcher
+from indexer.index.term_arrays import OMITTED, decoded_blocks
 from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST
 
 if TYPE_CHECKING:
@@ -121,59 +122,41 @@ def _add_saturated(scores: "np.ndarray", parts: "list[tuple[np.ndarray, np.ndarr
 
 
 def _postings(held: HeldSearcher, field: str, text: str, clock: Clock) -> "Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]":
-    """Yield (document numbers, term frequencies, field lengths) of live documents holding the term, a block at a time.
+    """Yield (document numbers, term frequencies, field lengths) of live documents holding the term.
 
-    Stops early once ``clock`` has run out (checked at every block).
+    From each segment's postings file where it has the term (one read), else from
+    Whoosh's postings a block at a time; stops early once ``clock`` has run out.
     """
     import numpy as np
 
     for leaf, (reader, offset) in enumerate(held.searcher.reader().leaf_readers()):  # also a single-segment index
         if clock.over():
             return
-        try:
-            matcher = reader.postings(field, text)
-        except TermNotFound:
+        arrays = held.term_arrays(leaf)
+        schema = reader.schema
+        found = arrays.postings(field, schema[field].to_bytes(text)) if arrays is not None and field in schema else OMITTED
+        if found is None:
             continue
+        if found is OMITTED:
+            try:
+                matcher = reader.postings(field, text)
+            except TermNotFound:
+                continue
+            if isinstance(matcher, FilterMatcher):
+                # A segment with deletions wraps its postings in a filter that steps one posting at
+                # a time (a third of a search's time after any update): read the postings a block at
+                # a time and drop the deleted ones here.
+                matcher = matcher.child
+            blocks: Iterable[tuple[np.ndarray, np.ndarray]] = decoded_blocks(matcher)
+        else:
+            ids, frequencies = found
+            blocks = [(ids.astype(np.int64), frequencies.astype(np.float64))]
         lengths = held.field_length_array(leaf, field)
-        deleted = None
-        if isinstance(matcher, FilterMatcher):
-            # A segment with deletions wraps its postings in a filter that steps one posting at
-            # a time (a third of a search's time after any update): read the postings a block at
-            # a time and drop the deleted ones here.
-            deleted, matcher = held.deleted_array(leaf), matcher.child
-        for ids, tfs in _blocks(matcher):
+        deleted = held.deleted_array(leaf) if reader.has_deletions() else None
+        for ids, tfs in blocks:
             if clock.over():
                 return
             if deleted is not None and len(deleted):
                 live = ~np.isin(ids, deleted, assume_unique=True)
                 ids, tfs = ids[live], tfs[live]
             yield ids + offset, tfs, lengths[ids]
-
-
-def _blocks(matcher: Any) -> "Iterator[tuple[np.ndarray, np.ndarray]]":
-    """(ids, weights) arrays of a posting list, one block at a time where the codec allows."""
-    import numpy as np
-
-    if all(hasattr(matcher, name) for name in ("_read_data", "_data", "_byteids", "_next_block")) and not matcher._byteids:
-        # whoosh 2.7's W3 leaf matcher: decode each block's data ourselves, as arrays (its own
-        # decoding adds up the id deltas and fills default weights one posting at a time)
-        while matcher.is_active():
-            if matcher._data is None:
-                matcher._read_data()
-            ids, weights = matcher._data[0], matcher._data[1]
-            ids = np.cumsum(np.asarray(ids, dtype=np.int64))  # (stored as deltas)
-            if weights is None or isinstance(weights, float):
-                tfs = np.full(len(ids), 1.0 if weights is None else weights)
-            else:
-                tfs = np.asarray(weights, dtype=np.float64)
-            yield ids, tfs
-            matcher._next_block()
-        return
-    docnums: list[int] = []
-    frequencies: list[float] = []
-    while matcher.is_active():
-        docnums.append(matcher.id())
-        frequencies.append(matcher.weight())
-        matcher.next()
-    if docnums:
-        yield np.asarray(docnums, dtype=np.int64), np.asarray(frequencies, dtype=np.float64)

@@ -29,10 +29,11 @@ from indexer.corpus.files import (
 from indexer.index.curated import save_curation
 from indexer.index.documents import document_for
 from indexer.index.ledger import FileLedger
-from indexer.index.schema import make_schema
+from indexer.index.schema import FIELD_BOOSTS, make_schema
 from indexer.index.disk import disk_problem
 from indexer.index.files import record_files
 from indexer.index.store import IndexStore, IndexStoreError, Pointer
+from indexer.index.term_arrays import write_missing
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.checkpoint import clear_checkpoint
 from indexer.semantic.cluster import Cluster
@@ -226,6 +227,8 @@ def _write_generation(
         abandon(writer)
         raise
     commit(writer)
+    with ix.reader() as reader:  # (each segment's postings as arrays, for searching: indexer.index.term_arrays)
+        write_missing(build_dir, reader, FIELD_BOOSTS, workers)
     vocabulary.save(build_dir, ix.latest_generation())
     save_ledger(ix, ledger)
     ix.close()
