@@ -76,6 +76,18 @@ class Highlighter:
                 spans.append((match.start(), match.end(), min(hit)))
         return spans
 
+    def terms_in(self, text: str) -> frozenset[str]:
+        """The query terms that words of ``text`` analyse to (only likely words are analysed)."""
+        if self._candidates is None or not text:
+            return frozenset()
+        held: set[str] = set()
+        terms = self.terms
+        for candidate in self._candidates.finditer(text):
+            match = _WORD.match(text, candidate.start())
+            if match is not None:
+                held |= terms_of(match.group()) & terms
+        return frozenset(held)
+
     def mark(self, text: str) -> str:
         """Escape ``text`` and wrap every matching word in ``<mark>``."""
         return _render(text, self._spans(text), 0, len(text))

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from indexer.corpus.rendering import plain_text
 from indexer.index.held import HeldSearcher
-from indexer.search.highlight import Highlighter, terms_of
+from indexer.search.highlight import Highlighter
 from indexer.search.results import Hit
 from indexer.semantic.vectors import SemanticQuery
 
@@ -123,13 +123,11 @@ class AnswerParts:
 
     plain: str  # the whole answer as plain text (for the keyword snippet)
     passages: tuple[Passage, ...]
-    terms: tuple[frozenset[str], ...]  # each passage's index terms, as a query's are analysed
 
 
 def answer_parts(markdown: str) -> AnswerParts:
-    """Split an answer once: its plain text, its passages and their terms."""
-    passages = tuple(passages_of(markdown))
-    return AnswerParts(plain_text(markdown), passages, tuple(_terms(passage.text) for passage in passages))
+    """Split an answer once: its plain text and its passages."""
+    return AnswerParts(plain_text(markdown), tuple(passages_of(markdown)))
 
 
 @dataclass(frozen=True)
@@ -144,21 +142,20 @@ def best_passage(
     highlighter: Highlighter,
     weight_of: Callable[[str], float],
     similarity: Callable[[list[str]], Sequence[float]] | None = None,
-    terms: Sequence[frozenset[str]] | None = None,
 ) -> ScoredPassage | None:
     """The passage that best answers the query, or None for an empty answer.
 
     :param weight_of: a query term's weight (its idf); a passage's word score is
         the weight of the distinct query terms it holds over the query's total.
     :param similarity: the cosine of the query with each text, when ranking by meaning.
-    :param terms: each passage's terms, if already known (:func:`answer_parts`).
     """
     if not passages:
         return None
     query_terms = highlighter.terms
     total = sum(weight_of(term) for term in query_terms) or 1.0
-    held_terms = terms if terms is not None else [_terms(passage.text) for passage in passages]
-    words = [min(1.0, sum(weight_of(term) for term in found & query_terms) / total) for found in held_terms]
+    # (the query's terms each passage holds, found as the highlighter finds them: a passage's
+    # score counts the words it will show marked, and only likely words are analysed)
+    words = [min(1.0, sum(weight_of(term) for term in highlighter.terms_in(passage.text)) / total) for passage in passages]
     if similarity is not None:
         # Meaning is read for the passages best by words only: the rest rarely win, and cost time.
         read = sorted(range(len(passages)), key=lambda index: (-words[index], index))[:MEANING_CANDIDATES]
@@ -178,10 +175,6 @@ def idf_weight(doc_frequency: Callable[[str], int], documents: int) -> Callable[
         return max(0.05, math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5)))
 
     return weight
-
-
-def _terms(text: str) -> frozenset[str]:
-    return frozenset().union(*map(terms_of, _WORD.findall(text)))
 
 
 def block_ids(fragment: str, blocks: Iterable[str]) -> str:
@@ -254,7 +247,7 @@ class PassageReader:
         self.read_count += 1
         similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
         parts = self.parts_of(answer)
-        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, parts.terms)
+        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity)
 
     def read(self, answer: str, url: str) -> tuple[str, str, float]:
         """The passage's marked HTML, its url, and its score."""
