@@ -148,3 +148,30 @@ def test_merged_away_segments_lose_their_files(synthetic_index: tuple[Path, Path
         update_index(corpus, index)
     folder = live_folder(index)
     assert sorted(path.name for path in folder.glob(f"*{SUFFIX}")) == sorted(f"{segment}{SUFFIX}" for segment in segment_ids(index))
+
+
+def test_document_frequencies_are_whooshs(synthetic_index: tuple[Path, Path]) -> None:
+    from indexer.index.held import open_held
+
+    corpus, index = synthetic_index
+    for path in sorted(corpus.rglob("*.md"))[:40:4]:
+        path.unlink()
+    write_synthetic(corpus / "more", 10, words=60, seed=9, first_id=400_000)
+    update_index(corpus, index)  # two segments, the first with deletions
+    store = IndexStore(index)
+    ix = store.open(store.require_pointer())
+    held = open_held(ix)
+    try:
+        searcher = held.searcher
+        assert len(list(searcher.reader().leaf_readers())) > 1
+        checked = 0
+        for field in FIELD_BOOSTS:
+            for term in list(searcher.reader().lexicon(field))[:200]:
+                text = term.decode("utf-8")
+                assert held.doc_frequency(field, text) == searcher.doc_frequency(field, text)
+                checked += 1
+            assert held.doc_frequency(field, "zzznowhere") == 0
+        assert checked > 200
+    finally:
+        held.close()
+        ix.close()

@@ -149,6 +149,22 @@ class HeldSearcher:
             self._read[key] = found
         return found if isinstance(found, TermArrays) else None
 
+    def doc_frequency(self, field: str, text: str) -> int:
+        """Whoosh's ``doc_frequency``, from the segments' postings files where they have the word
+        (a binary search in each, where Whoosh reads its term table through a file buffer)."""
+        schema = self.searcher.schema
+        if field not in schema:
+            return 0
+        term = schema[field].to_bytes(text)
+        total = 0
+        for leaf in range(len(self._leaves)):
+            arrays = self.term_arrays(leaf)
+            found = arrays.doc_frequency(field, term) if arrays is not None else None
+            if found is None:
+                return int(self.searcher.doc_frequency(field, text))
+            total += found
+        return total
+
     def close(self) -> None:
         self.searcher.close()
 

@@ -77,6 +77,26 @@ class TermArrays:
         segment has no such word, or :data:`OMITTED` (read it from Whoosh)."""
         import numpy as np
 
+        where = self._record(field, term)
+        if where is None or where is OMITTED:
+            return where
+        start, end = where
+        record = os.pread(self._fd, end - start, start)
+        count = (end - start) // 5
+        return np.frombuffer(record, dtype="<i4", count=count), np.frombuffer(record, dtype=np.uint8, offset=4 * count)
+
+    def doc_frequency(self, field: str, term: bytes) -> int | None:
+        """How many of the segment's documents (deleted ones too, as Whoosh counts) hold ``term``;
+        None for a word the file leaves out."""
+        where = self._record(field, term)
+        if where is OMITTED:
+            return None
+        return 0 if where is None else (where[1] - where[0]) // 5
+
+    def _record(self, field: str, term: bytes) -> Any:
+        """(start, end) of the word's record; None if the segment has no such word; or OMITTED."""
+        import numpy as np
+
         found = self._fields.get(field)
         if found is None or (field, term) in self._omitted:
             return OMITTED
@@ -86,10 +106,7 @@ class TermArrays:
         at = int(np.searchsorted(keys, term))
         if at == len(keys) or keys[at] != term:
             return None
-        start, end = int(starts[at]), int(starts[at + 1])
-        record = os.pread(self._fd, end - start, start)
-        count = (end - start) // 5
-        return np.frombuffer(record, dtype="<i4", count=count), np.frombuffer(record, dtype=np.uint8, offset=4 * count)
+        return int(starts[at]), int(starts[at + 1])
 
 
 def path_for(folder: Path, segment_id: str) -> Path:

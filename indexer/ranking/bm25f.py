@@ -73,7 +73,7 @@ def bm25f_scores(
     total_docs = max(searcher.doc_count(), 1)
     averages = {field: searcher.avg_field_length(field) or 1.0 for field in FIELD_BOOSTS}
     scores = np.zeros(searcher.doc_count_all(), dtype=np.float64)
-    for text, query_weight in _rarest_first(searcher, words):
+    for text, query_weight in _rarest_first(held, words):
         parts = [
             (docnums, weight * tfs / (1 - b + b * lengths / averages[field]))
             for field, weight in FIELD_BOOSTS.items()
@@ -90,7 +90,7 @@ def bm25f_scores(
     return dict(zip(matched.tolist(), scores[matched].tolist()))
 
 
-def _rarest_first(searcher: Any, words: dict[str, float]) -> list[tuple[str, float]]:
+def _rarest_first(held: HeldSearcher, words: dict[str, float]) -> list[tuple[str, float]]:
     """The query's words, the rarest first once there are more than a short query has.
 
     A long question's clock may run out before every word is scored: its
@@ -98,7 +98,7 @@ def _rarest_first(searcher: Any, words: dict[str, float]) -> list[tuple[str, flo
     """
     if len(words) <= SHORT_QUERY_WORDS:
         return list(words.items())
-    frequency = {text: max(searcher.doc_frequency(field, text) for field in FIELD_BOOSTS) for text in words}
+    frequency = {text: max(held.doc_frequency(field, text) for field in FIELD_BOOSTS) for text in words}
     return sorted(words.items(), key=lambda item: (frequency[item[0]], item[0]))
 
 

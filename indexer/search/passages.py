@@ -230,7 +230,7 @@ class PassageReader:
         # Rarity over every text field, not the answers alone: "what" is rare in answers but in nearly
         # every question and title, and must not outweigh the words that say what is asked.
         self.weight_of = functools.cache(idf_weight(
-            lambda term: max(searcher.doc_frequency(field, term) for field in RARITY_FIELDS), searcher.doc_count()
+            lambda term: max(held.doc_frequency(field, term) for field in RARITY_FIELDS), searcher.doc_count()
         ))
         self.similarity: Callable[[list[str]], list[float]] | None = None
         self.read_count = 0

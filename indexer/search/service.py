@@ -145,7 +145,7 @@ class SearchService:
         if not positive_terms(parsed.query):
             return []
         keep = parse_filters(subject).keep(held)
-        speller = Speller(held.searcher, generation.vocabulary())
+        speller = Speller(held.searcher, generation.vocabulary(), held.doc_frequency)
         ranked, _, _ = self._ranked_or_retried(
             held, generation, parsed, limit, keep, None, speller.unmatched(parsed.words), _suggestion(speller, parsed),
             self._semantic_of(held, generation),
@@ -215,7 +215,7 @@ class SearchService:
         if not terms:
             return SearchResults(query=parsed.text, total=0, page=page, per_page=per_page, took_ms=_ms(started),
                                  suggestion=None, facets={}, results=(), subjects=filters.subjects, years=filters.years, sort=sort)
-        speller = Speller(held.searcher, generation.vocabulary())
+        speller = Speller(held.searcher, generation.vocabulary(), held.doc_frequency)
         suggestion_of = _suggestion(speller, parsed)
         order = newest_first(held) if sort == "newest" else None
         keep = filters.keep(held)
@@ -299,7 +299,7 @@ class SearchService:
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Complete a partial query from titles, keywords and indexed words."""
         held, generation = self._pool.acquire()
-        return Speller(held.searcher, generation.vocabulary()).complete(prefix, limit)
+        return Speller(held.searcher, generation.vocabulary(), held.doc_frequency).complete(prefix, limit)
 
     def highlighter(self, text: str) -> Highlighter:
         """A highlighter for a query's terms (for marking an article page)."""

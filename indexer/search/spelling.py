@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from itertools import islice
+from typing import Callable
 
 from whoosh.searching import Searcher
 
@@ -29,9 +30,12 @@ MAX_WORD_FOR_CORRECTION = 30
 class Speller:
     """Spelling help over one searcher (cheap to create per request)."""
 
-    def __init__(self, searcher: Searcher, vocabulary: Vocabulary) -> None:
+    def __init__(self, searcher: Searcher, vocabulary: Vocabulary, doc_frequency: Callable[[str, str], int] | None = None) -> None:
+        """:param doc_frequency: (field, term) -> documents holding it; the searcher's by default
+        (a service passes its held searcher's, read from the postings files)."""
         self.searcher = searcher
         self.vocabulary = vocabulary
+        self._doc_frequency = doc_frequency or searcher.doc_frequency
         self._analyzer = text_analyzer()
 
     def _frequency(self, word: str) -> int | None:
@@ -40,7 +44,7 @@ class Speller:
         if not stems:
             return None
         return min(
-            max(self.searcher.doc_frequency(field, stem) for field in _TEXT_FIELDS) for stem in stems
+            max(self._doc_frequency(field, stem) for field in _TEXT_FIELDS) for stem in stems
         )
 
     def unmatched(self, words: tuple[str, ...]) -> list[str]:
