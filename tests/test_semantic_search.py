@@ -22,6 +22,7 @@ from indexer import BuildError, IndexStore, SearchService, build_index, update_i
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
 from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
 from indexer.ranking.fusion import SEMANTIC_MIN_SIMILARITY, fuse
+from indexer.ranking.scores import Scores
 
 from helpers import SAMPLE_CORPUS
 
@@ -68,7 +69,7 @@ class FakeMeaning:
         return self  # no vectors to move towards: feedback changes nothing here
 
 
-WORDS = {1: 10.0, 2: 6.0, 3: 2.0, 4: 1.0}
+WORDS = Scores.of({1: 10.0, 2: 6.0, 3: 2.0, 4: 1.0})
 
 
 def meaning_with(cosine_of_6: float) -> FakeMeaning:

@@ -23,6 +23,7 @@ from whoosh.reading import TermNotFound
 
 from indexer.index.held import HeldSearcher
 from indexer.index.term_arrays import OMITTED, decoded_blocks
+from indexer.ranking.scores import Scores
 from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Clock:
 
 def bm25f_scores(
     held: HeldSearcher, words: dict[str, float], extra: Iterable[tuple[str, str]] = (), clock: Clock | None = None
-) -> dict[int, float]:
+) -> Scores:
     """Score every document holding any of ``words`` (term -> query weight) or ``extra`` (field, term) pairs.
 
     Each term's postings are read a block at a time into arrays, so a term's
@@ -87,7 +88,7 @@ def bm25f_scores(
                  for docnums, tfs, lengths in _postings(held, field, text, clock)]
         _add_saturated(scores, parts, total_docs, KEYWORD_BOOST if field == "keywords" else 1.0)
     matched = np.flatnonzero(scores)  # (every term adds a positive amount to each document holding it)
-    return dict(zip(matched.tolist(), scores[matched].tolist()))
+    return Scores(matched, scores[matched])
 
 
 def _rarest_first(held: HeldSearcher, words: dict[str, float]) -> list[tuple[str, float]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from indexer.ranking.scores import Scores
 from indexer.ranking.top import top_scored
 
 __all__ = ["Semantic", "fuse", "SEMANTIC_WEIGHT", "FUSION_DEPTH", "SEMANTIC_MIN_SIMILARITY", "FEEDBACK_DOCS", "FEEDBACK_WEIGHT"]
@@ -41,7 +42,7 @@ class Semantic(Protocol):
 
 
 
-def fuse(scores: dict[int, float], semantic: Semantic, depth: int | None = None, weight: float | None = None) -> dict[int, float]:
+def fuse(scores: Scores, semantic: Semantic, depth: int | None = None, weight: float | None = None) -> Scores:
     """Mix BM25F with similarity of meaning: new scores, candidates first.
 
     The candidates (the ``depth`` best by each, default :data:`FUSION_DEPTH`) get
@@ -55,28 +56,32 @@ def fuse(scores: dict[int, float], semantic: Semantic, depth: int | None = None,
     weight = SEMANTIC_WEIGHT if weight is None else weight
     # The lexical side is the same for both fusions: chosen once; the other matches are
     # scaled in once, after the last fusion (the best candidates always score above them).
-    lexical_best = [docnum for docnum, _ in top_scored(scores, depth)]
+    lexical_best = [docnum for docnum, _ in scores.top(depth)]
     mixed = _mixed(scores, semantic, lexical_best, depth, weight)
     if FEEDBACK_DOCS and mixed:
         best = top_scored(mixed, FEEDBACK_DOCS)
         mixed = _mixed(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), lexical_best, depth, weight)
     if not mixed:
         return scores
-    top = max(scores.values(), default=0.0)
-    below = {docnum: 0.999 * score / top if top > 0 else 0.0 for docnum, score in scores.items()}
-    below.update(mixed)
-    return below
+    top = float(scores.values.max()) if len(scores) else 0.0
+    below = Scores(scores.docs, 0.999 * scores.values / top if top > 0 else 0.0 * scores.values)
+    return below.updated(mixed)
 
 
-def _mixed(scores: dict[int, float], semantic: Semantic, lexical_best: list[int], depth: int, weight: float) -> dict[int, float]:
+def _mixed(scores: Scores, semantic: Semantic, lexical_best: list[int], depth: int, weight: float) -> dict[int, float]:
     """The candidates' fused scores, in [1, 2] (empty when there are none)."""
-    nearest = {docnum: cosine for docnum, cosine in semantic.nearest(depth).items() if docnum in scores or cosine >= SEMANTIC_MIN_SIMILARITY}
+    import numpy as np
+
+    near = semantic.nearest(depth)
+    matched, _ = scores.lookup(np.fromiter(near, dtype=np.int64, count=len(near)))
+    nearest = {docnum: cosine for (docnum, cosine), lexical_match in zip(near.items(), matched.tolist())
+               if lexical_match or cosine >= SEMANTIC_MIN_SIMILARITY}
     candidates = list(dict.fromkeys(lexical_best + list(nearest)))
     if not candidates:
         return {}
     missing = [docnum for docnum in candidates if docnum not in nearest]
     similarity = {**dict(zip(missing, semantic.similarity(missing))), **nearest}
-    lexical = _min_max([scores.get(docnum, 0.0) for docnum in candidates])
+    lexical = _min_max(scores.lookup(np.asarray(candidates, dtype=np.int64))[1].tolist())
     meaning = _min_max([similarity[docnum] for docnum in candidates])
     return {docnum: 1.0 + (1.0 - weight) * lex + weight * sim for docnum, lex, sim in zip(candidates, lexical, meaning)}
 

@@ -13,16 +13,17 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from whoosh.util.times import long_to_datetime
 
 from indexer.index.held import HeldSearcher
+from indexer.ranking.scores import Scores
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Filters", "FilterError", "SORTS", "MAX_VALUES", "parse_filters", "check_sort", "newest_first"]
+__all__ = ["Filters", "Passing", "FilterError", "SORTS", "MAX_VALUES", "parse_filters", "check_sort", "newest_first"]
 
 #: The orders a search can have: by relevance (the default), or newest first.
 SORTS = ("relevance", "newest")
@@ -47,14 +48,15 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.subjects or self.years)
 
-    def keep(self, held: HeldSearcher) -> Callable[[int], bool] | None:
-        """A test of a document number against every facet, or None when nothing is filtered."""
+    def keep(self, held: HeldSearcher) -> "Passing | None":
+        """A test of document numbers against every facet, or None when nothing is filtered."""
         if not self:
             return None
-        by_subject, by_year = self._tests(held)
-        return lambda docnum: by_subject(docnum) and by_year(docnum)
+        subject_codes, subject_names = held.codes("subject")
+        year_codes, years = held.codes("date", year_of)
+        return Passing(_allowed(subject_codes, subject_names, self.subjects), _allowed(year_codes, years, self.years))
 
-    def facets(self, held: HeldSearcher, matches: Collection[int]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    def facets(self, held: HeldSearcher, matches: Scores) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         """Count ``matches`` per subject (within the year filter) and per year (within the subject filter).
 
         Returns the subject counts (most first), the year counts (newest first;
@@ -66,7 +68,7 @@ class Filters:
 
         subject_codes, subject_names = held.codes("subject")
         year_codes, years = held.codes("date", year_of)
-        docnums = np.fromiter(matches, dtype=np.int64, count=len(matches))
+        docnums = matches.docs
         subjects_of, years_of = subject_codes[docnums], year_codes[docnums]
         in_years = _chosen(years_of, years, self.years)  # passes the year filter
         in_subjects = _chosen(subjects_of, subject_names, self.subjects)
@@ -82,17 +84,40 @@ class Filters:
             totals,
         )
 
-    def _tests(self, held: HeldSearcher) -> tuple[Callable[[int], bool], Callable[[int], bool]]:
-        """One test per facet; a facet without a filter passes every document."""
-        subjects, years = frozenset(self.subjects), frozenset(self.years)
-        subject_of, dates = held.values("subject"), held.values("date")
-        by_subject = (lambda docnum: subject_of[docnum] in subjects) if subjects else _every
-        by_year = (lambda docnum: year_of(dates[docnum]) in years) if years else _every
-        return by_subject, by_year
+
+class Passing:
+    """The documents that pass a search's filters: one at a time, or an array of them at once.
+
+    Each facet is a document's code in its column (:meth:`HeldSearcher.codes`) and
+    whether each code passes; a facet without a filter passes every document.
+    """
+
+    def __init__(self, *facets: "tuple[np.ndarray, np.ndarray] | None") -> None:
+        self._facets = [facet for facet in facets if facet is not None]
+
+    def __call__(self, docnum: int) -> bool:
+        return all(bool(passes[codes[docnum]]) for codes, passes in self._facets)
+
+    def mask(self, docnums: "np.ndarray") -> "np.ndarray":
+        import numpy as np
+
+        kept = np.ones(len(docnums), dtype=bool)
+        for codes, passes in self._facets:
+            kept &= passes[codes[docnums]]
+        return kept
 
 
-def _every(docnum: int) -> bool:
-    return True
+def _allowed(codes: "np.ndarray", values: list[Any], chosen: Iterable[Any]) -> "tuple[np.ndarray, np.ndarray] | None":
+    """(each document's code, whether each code is chosen), or None when nothing is chosen.
+
+    A code of -1 (no value: an undated article) indexes the last entry, which is False.
+    """
+    import numpy as np
+
+    wanted = set(chosen)
+    if not wanted:
+        return None
+    return codes, np.array([value in wanted for value in values] + [False], dtype=bool)
 
 
 def _chosen(codes: "np.ndarray", values: list[Any], chosen: Iterable[Any]) -> "np.ndarray":

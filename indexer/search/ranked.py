@@ -10,8 +10,8 @@ and the evaluation both come through :func:`rank`.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
 
 from whoosh import query as wq
 
@@ -19,17 +19,26 @@ from indexer.index.held import HeldSearcher
 from indexer.index.schema import FIELD_BOOSTS
 from indexer.ranking.bm25f import Clock, bm25f_scores
 from indexer.ranking.fusion import Semantic, fuse
-from indexer.ranking.top import top_scored
+from indexer.ranking.scores import Scores
 from indexer.search.query import positive_terms
 
-__all__ = ["Ranked", "rank"]
+__all__ = ["Ranked", "Keep", "rank"]
+
+
+class Keep(Protocol):
+    """Which documents a search's filters let through (:meth:`indexer.search.filters.Filters.keep`)."""
+
+    def __call__(self, docnum: int) -> bool: ...
+
+    def mask(self, docnums: "Any") -> "Any":
+        """One bool per document number of an array."""
 
 
 @dataclass(frozen=True)
 class Ranked:
     hits: list[tuple[int, float]]  # (document number, score), best first
     total: int  # how many documents match in all
-    unfiltered: frozenset[int] = frozenset()  # every match before ``keep`` (for facet counts)
+    unfiltered: Scores = field(default_factory=Scores.empty)  # every match before ``keep`` (for facet counts)
     partial: bool = False  # the time limit ran out: these are the documents scored in time
 
 
@@ -38,7 +47,7 @@ def rank(
     held: HeldSearcher,
     q: wq.Query,
     limit: int,
-    keep: Callable[[int], bool] | None = None,
+    keep: Keep | None = None,
     time_limit: float | None = None,
     semantic: Semantic | None = None,
     order: Callable[[tuple[int, float]], Any] | None = None,
@@ -58,13 +67,13 @@ def rank(
     plain = _is_plain(q)
     searcher = held.searcher
     if not plain:
-        scores = _restrict(scores, searcher.docs_for_query(q))
+        scores = scores.within(_numbers(searcher.docs_for_query(q)))
     elif semantic is not None:
         scores = fuse(scores, semantic)
-    unfiltered = frozenset(scores)
+    unfiltered = scores
     if keep is not None:
-        scores = {docnum: score for docnum, score in scores.items() if keep(docnum)}
-    best = heapq.nsmallest(limit, scores.items(), key=order) if order else top_scored(scores, limit)
+        scores = scores.where(keep.mask(scores.docs))
+    best = heapq.nsmallest(limit, scores.items(), key=order) if order else scores.top(limit)
     return Ranked(best, len(scores), unfiltered, clock.expired)
 
 
@@ -84,5 +93,7 @@ def _is_plain(q: wq.Query) -> bool:
 
 
 
-def _restrict(scores: dict[int, float], allowed: Iterable[int]) -> dict[int, float]:
-    return {docnum: scores[docnum] for docnum in allowed if docnum in scores}
+def _numbers(docnums: Iterable[int]) -> Any:
+    import numpy as np
+
+    return np.fromiter(docnums, dtype=np.int64)

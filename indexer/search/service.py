@@ -32,7 +32,7 @@ from indexer.search.highlight import Highlighter
 from indexer.search.passages import PassageReader, ScoredPassage, answers_confidently
 from indexer.search.pool import REFRESH_SECONDS, SearcherPool
 from indexer.search.query import ParsedQuery, positive_terms
-from indexer.search.ranked import Ranked, rank
+from indexer.search.ranked import Keep, Ranked, rank
 from indexer.search.results import Hit, SearchResults
 from indexer.search.spelling import Speller
 from indexer.semantic.vectors import SemanticQuery
@@ -159,7 +159,7 @@ class SearchService:
         generation: Generation,
         parsed: ParsedQuery,
         limit: int,
-        keep: Callable[[int], bool] | None,
+        keep: Keep | None,
         order: Callable[[tuple[int, float]], Any] | None,
         unmatched: list[str],
         suggestion_of: Callable[[], str | None],
@@ -187,7 +187,7 @@ class SearchService:
         return ranked, None, unmatched
 
     def _ranked(
-        self, held: HeldSearcher, parsed: ParsedQuery, limit: int, keep: Callable[[int], bool] | None,
+        self, held: HeldSearcher, parsed: ParsedQuery, limit: int, keep: Keep | None,
         order: Callable[[tuple[int, float]], Any] | None, semantic_of: Callable[[str], SemanticQuery | None],
     ) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
@@ -338,7 +338,7 @@ def _has_required(q: wq.Query) -> bool:
 
 
 def _pinned_first(
-    held: HeldSearcher, generation: Generation, text: str, ranked: Ranked, keep: Callable[[int], bool] | None
+    held: HeldSearcher, generation: Generation, text: str, ranked: Ranked, keep: Keep | None
 ) -> tuple[list[tuple[int, float, bool]], int]:
     """The ranking with the articles pinned to this query (pins.yaml) first, in their order.
 
