@@ -62,6 +62,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`+|~~)(?=\S)(.+?)(?<=\S)\1")
 _LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d{1,9}[.)]\s+)", re.MULTILINE)
 _SPACE = re.compile(r"[ \t\r\f\v]+")
+_ODD_SPACE = re.compile(r"[\t\r\f\v]|  ")  # what _SPACE would change in a line (a single space it leaves)
 _EMPHASIS_MARK = re.compile(r"[*_`~]")
 
 
@@ -82,5 +83,8 @@ def plain_text(source: str) -> str:
             text = _EMPHASIS.sub(r"\2", text)
     if "&" in text:
         text = html.unescape(text)
-    lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+    if _ODD_SPACE.search(text):
+        lines = (_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+    else:  # (one search of the whole text instead of a substitution per line)
+        lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
