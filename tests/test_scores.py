@@ -34,7 +34,7 @@ def test_lookups_and_membership_are_the_dicts(scores: dict[int, float], asked: l
 @given(SCORES, st.dictionaries(st.integers(0, 520), st.floats(1.0, 2.0), max_size=20), st.lists(st.integers(0, 500), max_size=40))
 def test_updates_and_restrictions_are_the_dicts(scores: dict[int, float], overrides: dict[int, float], allowed: list[int]) -> None:
     array = Scores.of(scores)
-    assert dict(array.updated(overrides).items()) == {**scores, **overrides}
+    assert dict(array.updated(Scores.of(overrides)).items()) == {**scores, **overrides}
     assert dict(array.within(np.asarray(allowed, dtype=np.int64)).items()) == {d: s for d, s in scores.items() if d in set(allowed)}
-    assert list(array.updated(overrides).docs) == sorted(set(scores) | set(overrides)), "still ascending"
+    assert list(array.updated(Scores.of(overrides)).docs) == sorted(set(scores) | set(overrides)), "still ascending"
 

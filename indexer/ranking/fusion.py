@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from indexer.ranking.scores import Scores
-from indexer.ranking.top import top_scored
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Semantic", "fuse", "SEMANTIC_WEIGHT", "FUSION_DEPTH", "SEMANTIC_MIN_SIMILARITY", "FEEDBACK_DOCS", "FEEDBACK_WEIGHT"]
 
@@ -58,35 +60,37 @@ def fuse(scores: Scores, semantic: Semantic, depth: int | None = None, weight: f
     # scaled in once, after the last fusion (the best candidates always score above them).
     lexical_best = [docnum for docnum, _ in scores.top(depth)]
     mixed = _mixed(scores, semantic, lexical_best, depth, weight)
-    if FEEDBACK_DOCS and mixed:
-        best = top_scored(mixed, FEEDBACK_DOCS)
+    if FEEDBACK_DOCS and len(mixed):
+        best = mixed.top(FEEDBACK_DOCS)
         mixed = _mixed(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), lexical_best, depth, weight)
-    if not mixed:
+    if not len(mixed):
         return scores
     top = float(scores.values.max()) if len(scores) else 0.0
     below = Scores(scores.docs, 0.999 * scores.values / top if top > 0 else 0.0 * scores.values)
     return below.updated(mixed)
 
 
-def _mixed(scores: Scores, semantic: Semantic, lexical_best: list[int], depth: int, weight: float) -> dict[int, float]:
-    """The candidates' fused scores, in [1, 2] (empty when there are none)."""
+def _mixed(scores: Scores, semantic: Semantic, lexical_best: list[int], depth: int, weight: float) -> Scores:
+    """The candidates' fused scores, in [1, 2] (none when there are no candidates)."""
     import numpy as np
 
     near = semantic.nearest(depth)
-    matched, _ = scores.lookup(np.fromiter(near, dtype=np.int64, count=len(near)))
-    nearest = {docnum: cosine for (docnum, cosine), lexical_match in zip(near.items(), matched.tolist())
-               if lexical_match or cosine >= SEMANTIC_MIN_SIMILARITY}
-    candidates = list(dict.fromkeys(lexical_best + list(nearest)))
-    if not candidates:
-        return {}
-    missing = [docnum for docnum in candidates if docnum not in nearest]
-    similarity = {**dict(zip(missing, semantic.similarity(missing))), **nearest}
-    lexical = _min_max(scores.lookup(np.asarray(candidates, dtype=np.int64))[1].tolist())
-    meaning = _min_max([similarity[docnum] for docnum in candidates])
-    return {docnum: 1.0 + (1.0 - weight) * lex + weight * sim for docnum, lex, sim in zip(candidates, lexical, meaning)}
+    near_docs = np.fromiter(near.keys(), dtype=np.int64, count=len(near))
+    near_cosines = np.fromiter(near.values(), dtype=np.float64, count=len(near))
+    matched, _ = scores.lookup(near_docs)
+    kept = matched | (near_cosines >= SEMANTIC_MIN_SIMILARITY)
+    near_docs, near_cosines = near_docs[kept], near_cosines[kept]
+    lexical_docs = np.asarray(lexical_best, dtype=np.int64)
+    missing = lexical_docs[~np.isin(lexical_docs, near_docs)]
+    candidates = np.concatenate([missing, near_docs])
+    if not len(candidates):
+        return Scores.empty()
+    similarity = np.concatenate([np.asarray(semantic.similarity(missing.tolist()), dtype=np.float64), near_cosines])
+    mixed = 1.0 + (1.0 - weight) * _min_max(scores.lookup(candidates)[1]) + weight * _min_max(similarity)
+    order = np.argsort(candidates)
+    return Scores(candidates[order], mixed[order])
 
 
-
-def _min_max(values: list[float]) -> list[float]:
-    low, high = min(values), max(values)
-    return [(value - low) / (high - low) for value in values] if high > low else [0.0] * len(values)
+def _min_max(values: "np.ndarray") -> "np.ndarray":
+    low, high = values.min(), values.max()
+    return (values - low) / (high - low) if high > low else 0.0 * values

@@ -84,13 +84,12 @@ class Scores:
 
         return self.where(np.isin(self.docs, allowed))
 
-    def updated(self, overrides: Mapping[int, float]) -> "Scores":
-        """These scores with those of ``overrides`` set (added where not scored)."""
+    def updated(self, extra: "Scores") -> "Scores":
+        """These scores with those of ``extra`` set (added where not scored)."""
         import numpy as np
 
-        if not overrides:
+        if not len(extra):
             return self
-        extra = Scores.of(overrides)
         kept = ~np.isin(self.docs, extra.docs)
         docs = np.concatenate([self.docs[kept], extra.docs])
         values = np.concatenate([self.values[kept], extra.values])
