@@ -152,10 +152,11 @@ def best_passage(
     if not passages:
         return None
     query_terms = highlighter.terms
-    total = sum(weight_of(term) for term in query_terms) or 1.0
+    # (math.fsum: the same sum in whatever order a set gives the terms, in every process)
+    total = math.fsum(weight_of(term) for term in query_terms) or 1.0
     # (the query's terms each passage holds, found as the highlighter finds them: a passage's
     # score counts the words it will show marked, and only likely words are analysed)
-    words = [min(1.0, sum(weight_of(term) for term in highlighter.terms_in(passage.text)) / total) for passage in passages]
+    words = [min(1.0, math.fsum(weight_of(term) for term in highlighter.terms_in(passage.text)) / total) for passage in passages]
     if similarity is not None:
         # Meaning is read for the passages best by words only: the rest rarely win, and cost time.
         read = sorted(range(len(passages)), key=lambda index: (-words[index], index))[:MEANING_CANDIDATES]

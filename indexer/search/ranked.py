@@ -78,9 +78,14 @@ def rank(
 
 
 def _split_terms(terms: Iterable[tuple[str, str]]) -> tuple[dict[str, float], list[tuple[str, str]]]:
-    """Words of the searched fields (each weighted 1), and terms of other fields."""
+    """Words of the searched fields (each weighted 1), and terms of other fields.
+
+    In a fixed order: a document's score is summed word by word, and in the order of a
+    set (which differs between processes) two web workers' scores differed in the last bit.
+    """
+    terms = sorted(terms)
     words = {text: 1.0 for field, text in terms if field in FIELD_BOOSTS}
-    extra = sorted((field, text) for field, text in terms if field not in FIELD_BOOSTS)
+    extra = [(field, text) for field, text in terms if field not in FIELD_BOOSTS]
     return words, extra
 
 
