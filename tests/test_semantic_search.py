@@ -348,3 +348,14 @@ def test_by_meaning_a_plain_question_opens_with_its_answer(semantic_source: tupl
         found = both.search("what makes drugs stop working over time")
     assert found.results[0].url == tolerance
     assert found.answer is not None and found.answer.url == tolerance and found.answer.passage_url.endswith("#passage-1")
+
+
+def test_a_passages_score_does_not_hang_on_the_rest_of_the_page(semantic_source: tuple[Path, Path]) -> None:
+    """The first results' passages are read by meaning in one batch; each one's cosine is its own."""
+    _, index = semantic_source
+    with SearchService(index) as service:
+        for query in ("keeping body temperature steady", "why we forget things", "prices rising everywhere"):
+            alone = service.search(query, per_page=1).results[0]
+            among = service.search(query, per_page=10).results[0]
+            assert (alone.url, alone.passage_url, alone.passage_score) == (among.url, among.passage_url, among.passage_score)
+            assert alone.passage_score > 0

@@ -80,8 +80,8 @@ def _mixed(scores: Scores, semantic: Semantic, lexical_best: list[int], depth: i
     matched, _ = scores.lookup(near_docs)
     kept = matched | (near_cosines >= SEMANTIC_MIN_SIMILARITY)
     near_docs, near_cosines = near_docs[kept], near_cosines[kept]
-    lexical_docs = np.asarray(lexical_best, dtype=np.int64)
-    missing = lexical_docs[~np.isin(lexical_docs, near_docs)]
+    near_set = set(near_docs.tolist())  # (a set: np.isin sorts both sides, for a hundred each)
+    missing = np.asarray([docnum for docnum in lexical_best if docnum not in near_set], dtype=np.int64)
     candidates = np.concatenate([missing, near_docs])
     if not len(candidates):
         return Scores.empty()

@@ -27,7 +27,8 @@ from indexer.search.results import Hit
 from indexer.semantic.vectors import SemanticQuery
 
 __all__ = [
-    "Passage", "AnswerParts", "PassageReader", "answer_blocks", "passages_of", "answer_parts", "best_passage", "answers_confidently",
+    "Passage", "AnswerParts", "PassageReader", "answer_blocks", "passages_of", "answer_parts", "best_passage", "word_scores",
+    "meaning_candidates", "answers_confidently",
     "WHOLE_BLOCK_WORDS", "CONFIDENT_ANSWER",
 ]
 
@@ -142,31 +143,42 @@ def best_passage(
     highlighter: Highlighter,
     weight_of: Callable[[str], float],
     similarity: Callable[[list[str]], Sequence[float]] | None = None,
+    words: Sequence[float] | None = None,
 ) -> ScoredPassage | None:
     """The passage that best answers the query, or None for an empty answer.
 
     :param weight_of: a query term's weight (its idf); a passage's word score is
         the weight of the distinct query terms it holds over the query's total.
     :param similarity: the cosine of the query with each text, when ranking by meaning.
+    :param words: the passages' :func:`word_scores`, if already known.
     """
     if not passages:
         return None
-    query_terms = highlighter.terms
-    # (math.fsum: the same sum in whatever order a set gives the terms, in every process)
-    total = math.fsum(weight_of(term) for term in query_terms) or 1.0
-    # (the query's terms each passage holds, found as the highlighter finds them: a passage's
-    # score counts the words it will show marked, and only likely words are analysed)
-    words = [min(1.0, math.fsum(weight_of(term) for term in highlighter.terms_in(passage.text)) / total) for passage in passages]
+    words = words if words is not None else word_scores(passages, highlighter, weight_of)
     if similarity is not None:
         # Meaning is read for the passages best by words only: the rest rarely win, and cost time.
-        read = sorted(range(len(passages)), key=lambda index: (-words[index], index))[:MEANING_CANDIDATES]
+        read = meaning_candidates(words)
         meanings = dict(zip(read, similarity([passages[index].text for index in read])))
         scores = [(1 - MEANING_SHARE) * word + MEANING_SHARE * max(0.0, meanings.get(index, 0.0)) for index, word in enumerate(words)]
     else:
-        scores = words
+        scores = list(words)
     best = max(range(len(passages)), key=lambda index: (scores[index], -index))
     chosen = passages[best]
-    return ScoredPassage(chosen, scores[best], highlighter.mark(chosen.text) if query_terms else html.escape(chosen.text))
+    return ScoredPassage(chosen, scores[best], highlighter.mark(chosen.text) if highlighter.terms else html.escape(chosen.text))
+
+
+def word_scores(passages: Sequence[Passage], highlighter: Highlighter, weight_of: Callable[[str], float]) -> list[float]:
+    """Each passage's share, in [0, 1], of the query's weight in the terms it holds."""
+    # (math.fsum: the same sum in whatever order a set gives the terms, in every process)
+    total = math.fsum(weight_of(term) for term in highlighter.terms) or 1.0
+    # (the query's terms each passage holds, found as the highlighter finds them: a passage's
+    # score counts the words it will show marked, and only likely words are analysed)
+    return [min(1.0, math.fsum(weight_of(term) for term in highlighter.terms_in(passage.text)) / total) for passage in passages]
+
+
+def meaning_candidates(words: Sequence[float]) -> list[int]:
+    """Which passages (indexes) are read by meaning: the best :data:`MEANING_CANDIDATES` by words."""
+    return sorted(range(len(words)), key=lambda index: (-words[index], index))[:MEANING_CANDIDATES]
 
 
 def idf_weight(doc_frequency: Callable[[str], int], documents: int) -> Callable[[str], float]:
@@ -236,19 +248,51 @@ class PassageReader:
         self.similarity: Callable[[list[str]], list[float]] | None = None
         self.read_count = 0
         self._semantic = semantic
+        self._cosines: dict[str, float] = {}  # passage text -> cosine with the query, this search
+        self._words: dict[str, list[float]] = {}  # answer -> its passages' word scores, this search
         if semantic is not None and semantic.embed_texts is not None:
             self.similarity = self._meaning
 
     def _meaning(self, texts: list[str]) -> list[float]:
-        """The query's cosine with each text."""
+        """The query's cosine with each text (those read ahead are not encoded again)."""
+        import numpy as np
+
         assert self._semantic is not None and self._semantic.embed_texts is not None
-        return (self._semantic.embed_texts(texts) @ self._semantic.vector).tolist()  # type: ignore[no-any-return]
+        missing = [text for text in texts if text not in self._cosines]
+        if missing:
+            # (row by row, not one matrix product: BLAS would round a text's cosine differently
+            # with other texts beside it, and a passage's score would hang on the rest of the page)
+            cosines = (self._semantic.embed_texts(missing) * self._semantic.vector).sum(axis=1, dtype=np.float64)
+            self._cosines.update(zip(missing, cosines.tolist()))
+        return [self._cosines[text] for text in texts]
+
+    def read_ahead(self, answers: list[str]) -> None:
+        """Read by meaning, in one batch, the passages that the next results will weigh.
+
+        The first :data:`PASSAGES_BY_MEANING` results each had their few candidates
+        encoded on their own; one batch for all costs one pass instead of three.
+        """
+        if self.similarity is None:
+            return
+        texts: list[str] = []
+        for answer in answers[: max(0, PASSAGES_BY_MEANING - self.read_count)]:
+            passages = self.parts_of(answer).passages
+            words = self._word_scores_of(answer)
+            texts.extend(passages[index].text for index in meaning_candidates(words))
+        if texts:
+            self._meaning(texts)
+
+    def _word_scores_of(self, answer: str) -> list[float]:
+        found = self._words.get(answer)
+        if found is None:
+            found = self._words[answer] = word_scores(self.parts_of(answer).passages, self.highlighter, self.weight_of)
+        return found
 
     def best(self, answer: str) -> ScoredPassage | None:
         self.read_count += 1
         similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
         parts = self.parts_of(answer)
-        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity)
+        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, self._word_scores_of(answer))
 
     def read(self, answer: str, url: str) -> tuple[str, str, float]:
         """The passage's marked HTML, its url, and its score."""

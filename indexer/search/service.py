@@ -229,7 +229,9 @@ class SearchService:
         listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, keep)
         window = listed[(page - 1) * per_page : page * per_page]
         reader = PassageReader(held, highlighter, parsed.text, semantic_of(parsed.text), generation.answer_parts)
-        hits = tuple(_hit(held.searcher.stored_fields(docnum), score, highlighter, reader, pinned) for docnum, score, pinned in window)
+        articles = [unpack_article(held.searcher.stored_fields(docnum)) for docnum, _, _ in window]
+        reader.read_ahead([data["answer"] for data in articles])
+        hits = tuple(_hit(data, score, highlighter, reader, pinned) for data, (_, score, pinned) in zip(articles, window))
         subject_counts, year_counts, facet_totals = filters.facets(held, ranked.unfiltered)
         return SearchResults(
             query=parsed.text,
@@ -361,8 +363,8 @@ def _pinned_first(
     return first + rest, sum(docnum not in ranked.unfiltered for docnum in pinned)
 
 
-def _hit(fields: dict[str, Any], score: float, highlighter: Highlighter, reader: PassageReader | None = None, pinned: bool = False) -> Hit:
-    data = unpack_article(fields)
+def _hit(data: dict[str, Any], score: float, highlighter: Highlighter, reader: PassageReader | None = None, pinned: bool = False) -> Hit:
+    """One result, from its article's unpacked fields."""
     snippet = highlighter.snippet(reader.parts_of(data["answer"]).plain if reader is not None else plain_text(data["answer"]))
     passage_html, passage_url, passage_score = reader.read(data["answer"], data["url"]) if reader is not None else ("", data["url"], 0.0)
     title = data["title"]
