@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from indexer import SearchService, build_index, update_index
 from indexer.corpus.rendering import render_markdown
 from indexer.search.highlight import Highlighter
-from indexer.search.passages import WHOLE_BLOCK_WORDS, answer_blocks, best_passage, block_ids, passages_of
+from indexer.corpus.blocks import WHOLE_BLOCK_WORDS, answer_blocks, block_ids, passages_of
+from indexer.search.passages import best_passage
 from support.corpora import article_text, write_synthetic
 
 TOLERANCE_URL = "/learn/medicine/questions/what-mechanisms-contribute-to-the-development-of-drug-tolerance"

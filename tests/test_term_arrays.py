@@ -15,7 +15,8 @@ import pytest
 from indexer import IndexStore, SearchService, build_index, update_index
 from indexer.index.held import HeldSearcher
 from indexer.index.schema import FIELD_BOOSTS
-from indexer.index.term_arrays import OMITTED, SUFFIX, TermArrays, decoded_blocks, path_for
+from indexer.index.segment_files import path_for
+from indexer.index.term_arrays import OMITTED, SUFFIX, TermArrays, decoded_blocks
 from support.corpora import write_synthetic
 
 QUERIES = ["entropy photon", "vaccine antibody memory", "acid buffer equilibrium catalyst", "treaty", "synthetic 7"]
@@ -59,7 +60,7 @@ def test_every_segment_gets_the_postings_whoosh_holds(synthetic_index: tuple[Pat
     try:
         with ix.reader() as reader:
             for leaf, _ in reader.leaf_readers():
-                arrays = TermArrays(path_for(live_folder(index), leaf.segment().segment_id()), leaf.doc_count_all())
+                arrays = TermArrays(live_folder(index), leaf.segment().segment_id(), leaf.doc_count_all())
                 checked = 0
                 for field in FIELD_BOOSTS:
                     for term in leaf.lexicon(field):
@@ -88,7 +89,7 @@ def test_scores_are_those_of_whooshs_postings_after_updates_with_deletions(
     update_index(corpus, index)
     segments = segment_ids(index)
     assert len(segments) > 1, "the update added a segment beside the build's"
-    assert all(path_for(live_folder(index), segment).exists() for segment in segments)
+    assert all(path_for(live_folder(index), segment, SUFFIX).exists() for segment in segments)
     reads: list[object] = []
     real = TermArrays.postings
     monkeypatch.setattr(TermArrays, "postings", lambda self, field, term: reads.append(found := real(self, field, term)) or found)
@@ -108,7 +109,7 @@ def test_an_index_without_the_files_searches_the_same_and_gains_them_at_its_next
         path.unlink()  # as an index written before them
     assert scored(index) == before
     update_index(corpus, index)  # nothing changed in the corpus
-    assert all(path_for(live_folder(index), segment).exists() for segment in segment_ids(index))
+    assert all(path_for(live_folder(index), segment, SUFFIX).exists() for segment in segment_ids(index))
     assert scored(index) == before
 
 

@@ -29,7 +29,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, Not
 from werkzeug.security import safe_join
 
 from indexer import Article, SearchError, SearchResults, render_markdown
-from indexer.search.passages import answer_blocks, block_ids
+from indexer.corpus.blocks import answer_blocks, block_ids
 from indexer.search.query import MAX_QUERY_CHARS
 from indexer.search.service import MAX_PAGE, MAX_PER_PAGE
 from webapp.analytics import click_url, record_search

@@ -17,6 +17,7 @@ that vanished). Once open, deleted files stay readable: the searcher holds them.
 
 from __future__ import annotations
 
+import bisect
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from indexer.index.term_arrays import TermArrays, path_for
+from indexer.index.listings import Listing, Listings
+from indexer.index.term_arrays import TermArrays
 
 __all__ = ["HeldSearcher", "open_held", "HELD_COLUMNS"]
 
@@ -51,6 +53,7 @@ class HeldSearcher:
         self.searcher = searcher
         self._columns = columns
         self._leaves = [reader for reader, _ in searcher.reader().leaf_readers()]
+        self._offsets = [offset for _, offset in searcher.reader().leaf_readers()]
         #: What is read once from the columns and segments (lists and arrays a document long),
         #: kept in a dict that every searcher of the same commit may share (see :meth:`share`).
         self._read: dict[tuple[Any, ...], Any] = {}
@@ -128,12 +131,28 @@ class HeldSearcher:
         return found
 
     def term_arrays(self, leaf: int) -> TermArrays | None:
-        """The ``leaf``-th segment's postings file, opened once it exists (None: read Whoosh's postings).
+        """The ``leaf``-th segment's postings file (None: read Whoosh's postings)."""
+        found = self._segment_file(leaf, TermArrays)
+        return found if isinstance(found, TermArrays) else None
+
+    def listing(self, docnum: int) -> Listing | None:
+        """What a result shows of document ``docnum``, from its segment's listing file (None: there is none)."""
+        leaf = bisect.bisect_right(self._offsets, docnum) - 1
+        listings = self._segment_file(leaf, Listings)
+        if not isinstance(listings, Listings):
+            return None
+        try:
+            return listings.get(docnum - self._offsets[leaf])
+        except ValueError:
+            return None
+
+    def _segment_file(self, leaf: int, kind: Any) -> Any:
+        """A file beside the ``leaf``-th segment (indexer.index.segment_files), opened once it exists.
 
         Looked for again at each call while it is missing: an update writes it just
         after its commit, and the searchers already open on that commit then use it.
         """
-        key = ("terms", leaf)
+        key = (kind.__name__, leaf)
         found = self._read.get(key)
         if found is None:
             reader = self._leaves[leaf]
@@ -141,13 +160,13 @@ class HeldSearcher:
             if folder is None:
                 return None
             try:
-                found = TermArrays(path_for(Path(folder), reader.segment().segment_id()), reader.doc_count_all())
+                found = kind(Path(folder), reader.segment().segment_id(), reader.doc_count_all())
             except FileNotFoundError:
                 return None
             except (OSError, ValueError, KeyError, TypeError):
-                found = False  # damaged: Whoosh's postings serve, and it is not opened again
+                found = False  # damaged: Whoosh's files serve, and it is not opened again
             self._read[key] = found
-        return found if isinstance(found, TermArrays) else None
+        return found
 
     def doc_frequency(self, field: str, text: str) -> int:
         """Whoosh's ``doc_frequency``, from the segments' postings files where they have the word

@@ -21,24 +21,20 @@ own clean-up deletes it with the segment's other files, since it has their name.
 
 from __future__ import annotations
 
-import json
-import os
-import struct
-import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
-from indexer.index.atomic import atomic_file
+from indexer.index.schema import FIELD_BOOSTS
+from indexer.index.segment_files import SegmentFile, path_for, write_segment_file
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["TermArrays", "write_term_arrays", "write_missing", "missing_segments", "decoded_blocks", "OMITTED", "MAX_KEY_BYTES", "SUFFIX"]
+__all__ = ["TermArrays", "write", "decoded_blocks", "OMITTED", "MAX_KEY_BYTES", "SUFFIX", "MAGIC"]
 
 SUFFIX = ".terms"
+MAGIC = b"ASTERMS1"
 MAX_KEY_BYTES = 64
-_MAGIC = b"ASTERMS1"
-_TAIL = struct.Struct("<Q8s")  # the footer's length, then the magic: the file's last 16 bytes
 _ALIGN = 64
 
 #: What :meth:`TermArrays.postings` answers for a word the file leaves out: read it from Whoosh.
@@ -48,29 +44,18 @@ OMITTED: Any = object()
 class TermArrays:
     """One segment's postings file, open: safe to share between threads (reads are ``pread``)."""
 
-    def __init__(self, path: Path, documents: int) -> None:
+    def __init__(self, folder: Path, segment_id: str, documents: int) -> None:
         """:raises OSError: no such file; :raises ValueError: not a whole file of this segment."""
         import numpy as np
 
-        fd = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, fd)
-        self._fd = fd
-        size = os.fstat(fd).st_size
-        if size < _TAIL.size:
-            raise ValueError(f"{path}: too short to be a postings file")
-        length, magic = _TAIL.unpack(os.pread(fd, _TAIL.size, size - _TAIL.size))
-        if magic != _MAGIC or length > size - _TAIL.size:
-            raise ValueError(f"{path}: not a postings file (or not a whole one)")
-        footer = json.loads(os.pread(fd, length, size - _TAIL.size - length))
-        if footer["documents"] != documents:
-            raise ValueError(f"{path}: written for {footer['documents']} documents, the segment has {documents}")
+        self._file = file = SegmentFile(path_for(folder, segment_id, SUFFIX), MAGIC, documents)
         self._fields: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        for field, spec in footer["fields"].items():
+        for field, spec in file.footer["fields"].items():
             count, width = spec["count"], spec["width"]
-            keys = np.memmap(path, dtype=f"S{max(width, 1)}", mode="r", offset=spec["keys"], shape=(count,)) if count else np.empty(0, "S1")
-            starts = np.memmap(path, dtype="<i8", mode="r", offset=spec["starts"], shape=(count + 1,))
+            keys = np.memmap(file.path, dtype=f"S{max(width, 1)}", mode="r", offset=spec["keys"], shape=(count,)) if count else np.empty(0, "S1")
+            starts = np.memmap(file.path, dtype="<i8", mode="r", offset=spec["starts"], shape=(count + 1,))
             self._fields[field] = (keys, starts, width)
-        self._omitted = {(field, term.encode("utf-8")) for field, term in footer["omitted"]}
+        self._omitted = {(field, term.encode("utf-8")) for field, term in file.footer["omitted"]}
 
     def postings(self, field: str, term: bytes) -> "tuple[np.ndarray, np.ndarray] | None":
         """(segment-local document numbers, frequencies) of ``term`` in ``field``, None if the
@@ -81,7 +66,7 @@ class TermArrays:
         if where is None or where is OMITTED:
             return where
         start, end = where
-        record = os.pread(self._fd, end - start, start)
+        record = self._file.read(start, end)
         count = (end - start) // 5
         return np.frombuffer(record, dtype="<i4", count=count), np.frombuffer(record, dtype=np.uint8, offset=4 * count)
 
@@ -109,62 +94,21 @@ class TermArrays:
         return int(starts[at]), int(starts[at + 1])
 
 
-def path_for(folder: Path, segment_id: str) -> Path:
-    return folder / f"{segment_id}{SUFFIX}"
-
-
-def missing_segments(folder: Path, segments: Iterable[str]) -> list[str]:
-    """Which of the segments (ids) have no postings file yet."""
-    return [segment for segment in segments if not path_for(folder, segment).exists()]
-
-
-def write_missing(folder: Path, reader: Any, fields: Iterable[str], workers: int = 1) -> list[Path]:
-    """Write the postings file of each segment of ``reader`` (an index's reader) that has none yet.
-
-    With ``workers`` > 1 and several segments to write (a parallel build makes one a
-    process), each is written by a process of its own: the work is decoding Whoosh's
-    postings, in Python, so threads would take turns.
-    """
-    fields = list(fields)
-    leaves = {leaf.segment().segment_id(): leaf for leaf, _ in reader.leaf_readers() if leaf.segment() is not None}
-    wanted = missing_segments(folder, list(leaves))
-    if workers > 1 and len(wanted) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # (spawned, not forked: a build may have threads running, a progress bar's)
-        with ProcessPoolExecutor(min(workers, len(wanted)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            return list(pool.map(_write_segment, [folder] * len(wanted), wanted, [fields] * len(wanted)))
-    return [write_term_arrays(folder, leaves[segment], fields) for segment in wanted]
-
-
-def _write_segment(folder: Path, segment_id: str, fields: list[str]) -> Path:
-    """Open the index in ``folder`` and write one segment's postings file (a worker process's task)."""
-    from whoosh import index as whoosh_index
-
-    with whoosh_index.open_dir(str(folder)).reader() as reader:
-        leaf = next(leaf for leaf, _ in reader.leaf_readers() if leaf.segment().segment_id() == segment_id)
-        return write_term_arrays(folder, leaf, fields)
-
-
-def write_term_arrays(folder: Path, reader: Any, fields: Iterable[str]) -> Path:
+def write(folder: Path, reader: Any) -> Path:
     """Write the postings file of one Whoosh segment (``reader``, a SegmentReader) into ``folder``.
 
-    Written beside it under a dot name and renamed into place, so a reader finds
-    either the whole file or none; every document of the segment is in it, deleted or
-    not (readers apply the segment's deletions, which change; the file does not).
+    Every document of the segment is in it, deleted or not: readers apply the
+    segment's deletions, which change; the file does not.
     """
-    target = path_for(folder, reader.segment().segment_id())
-    footer: dict[str, Any] = {"documents": reader.doc_count_all(), "fields": {}, "omitted": []}
-    with atomic_file(target) as out:
-        for field in fields:
+    def body(out: BinaryIO) -> dict[str, Any]:
+        footer: dict[str, Any] = {"fields": {}, "omitted": []}
+        for field in FIELD_BOOSTS:
             keys, starts, omitted = _write_records(out, reader, field)
             footer["omitted"].extend([field, term.decode("utf-8")] for term in omitted)
             footer["fields"][field] = _write_keys(out, keys, starts)
-        data = json.dumps(footer).encode("utf-8")
-        out.write(data)
-        out.write(_TAIL.pack(len(data), _MAGIC))
-    return target
+        return footer
+
+    return write_segment_file(path_for(folder, reader.segment().segment_id(), SUFFIX), MAGIC, reader.doc_count_all(), body)
 
 
 def _write_records(out: Any, reader: Any, field: str) -> tuple[list[bytes], list[int], list[bytes]]:

@@ -25,7 +25,7 @@ from indexer.index.curated import load_curation
 from indexer.index.held import HeldSearcher
 from indexer.index.store import Pointer
 from indexer.index.vocabulary import Vocabulary
-from indexer.search.passages import AnswerParts, answer_parts
+from indexer.corpus.blocks import AnswerParts, answer_parts
 from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder

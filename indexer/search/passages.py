@@ -1,10 +1,7 @@
 """The passage of an answer that answers the query: a sentence, or a short paragraph kept whole.
 
-An answer is cut into blocks as Markdown writes them (paragraphs, list items,
-headings), the same blocks the article page gives an ``id`` (``passage-N``), so
-a result can link to the paragraph that holds its passage. A block of up to
-:data:`WHOLE_BLOCK_WORDS` words is one passage; a longer one is cut into its
-sentences. Each passage is scored by the query's words it holds (weighted by
+An answer's passages are its blocks, or their sentences (:mod:`indexer.corpus.blocks`).
+Each passage is scored by the query's words it holds (weighted by
 rarity) and, where the index ranks by meaning, by its similarity to the query
 (the fitted query encoder embeds any text in a fraction of a millisecond, so
 passages are read at query time and nothing is stored for them).
@@ -15,25 +12,18 @@ from __future__ import annotations
 import functools
 import html
 import math
-import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 from urllib.parse import urlencode
 
-from indexer.corpus.rendering import plain_text
+from indexer.corpus.blocks import AnswerParts, Passage
 from indexer.index.held import HeldSearcher
 from indexer.search.highlight import Highlighter
 from indexer.search.results import Hit
 from indexer.semantic.vectors import SemanticQuery
 
-__all__ = [
-    "Passage", "AnswerParts", "PassageReader", "answer_blocks", "passages_of", "answer_parts", "best_passage", "word_scores",
-    "meaning_candidates", "answers_confidently",
-    "WHOLE_BLOCK_WORDS", "CONFIDENT_ANSWER",
-]
+__all__ = ["PassageReader", "ScoredPassage", "best_passage", "word_scores", "meaning_candidates", "answers_confidently", "CONFIDENT_ANSWER"]
 
-#: A block this short is read whole; a longer one sentence by sentence.
-WHOLE_BLOCK_WORDS = 45
 #: How sure the best passage of the first result must be for the results page to open with it:
 #: its share of the query's weight (words by rarity) in [0, 1] and, with meaning, its cosine to
 #: the query, mixed half and half. By words alone a one-word query never gets the box (a passage
@@ -53,92 +43,6 @@ RARITY_FIELDS = ("title", "question", "answer", "keyword_text")
 #: How many of a page's results have their passage read by meaning as well as by words.
 PASSAGES_BY_MEANING = 3
 
-_BLOCK_BREAK = re.compile(r"\n\s*\n")
-_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s+")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True)
-class Passage:
-    block: int  # which block of the answer (1-based, as the page's passage-N ids)
-    text: str
-
-
-def answer_blocks(markdown: str) -> list[str]:
-    """The answer's blocks in order, as plain text: paragraphs, list items and headings."""
-    blocks: list[str] = []
-    for paragraph in _BLOCK_BREAK.split(markdown.strip()):
-        current: list[str] = []
-        # As Python-Markdown reads it: a list starts only at a paragraph's first line
-        # (marker lines after ordinary text continue that text); '#' headings stand alone.
-        listing = bool(_LIST_ITEM.match(paragraph.lstrip("\n")))
-        for line in paragraph.split("\n"):
-            if (listing and _LIST_ITEM.match(line)) or _HEADING.match(line):
-                if current:
-                    blocks.append(" ".join(current))
-                current = [line]
-                if _HEADING.match(line):
-                    blocks.append(line)
-                    current = []
-            else:
-                current.append(line)
-        if current:
-            blocks.append(" ".join(current))
-    texts = [_plain_block(block) for block in blocks]
-    return [text for text in texts if text]
-
-
-#: What plain_text's rules need to see to change a line: without any of these, and with no
-#: list or heading mark at its start, a line's plain text is the line with its spacing tidied.
-_MARKUP = re.compile(r"[<\[*_`~&]")
-_LINE_START_MARK = re.compile(r"\s{0,3}(?:#{1,6}\s|>|[-*+]\s|\d{1,9}[.)]\s)")
-
-
-def _plain_block(block: str) -> str:
-    """One block (a single line) as plain text, words separated by single spaces.
-
-    Most blocks are prose with no Markdown in them: they skip plain_text's seven
-    regular expressions (a results page splits ten answers into their blocks).
-    """
-    if _MARKUP.search(block) or _LINE_START_MARK.match(block):
-        block = plain_text(block)
-    return " ".join(block.split())
-
-
-def passages_of(markdown: str) -> list[Passage]:
-    """Every passage of an answer, in order."""
-    return _passages_in(answer_blocks(markdown))
-
-
-def _passages_in(blocks: list[str]) -> list[Passage]:
-    found: list[Passage] = []
-    for number, block in enumerate(blocks, start=1):
-        if len(block.split()) <= WHOLE_BLOCK_WORDS:
-            found.append(Passage(number, block))
-        else:
-            found.extend(Passage(number, sentence) for sentence in _SENTENCE_END.split(block) if sentence.strip())
-    return found
-
-
-@dataclass(frozen=True)
-class AnswerParts:
-    """What a results page reads from one answer, whatever the query: worth keeping per generation."""
-
-    plain: str  # the whole answer as plain text (for the keyword snippet)
-    passages: tuple[Passage, ...]
-
-
-def answer_parts(markdown: str) -> AnswerParts:
-    """Split an answer once: its plain text and its passages.
-
-    The plain text is the blocks' text a line each: what plain_text gives but for
-    spacing (a paragraph's line breaks, and Unicode spaces, become plain spaces), for
-    half the cost of reading the answer twice.
-    """
-    blocks = answer_blocks(markdown)
-    return AnswerParts("\n".join(blocks), tuple(_passages_in(blocks)))
 
 
 @dataclass(frozen=True)
@@ -200,39 +104,6 @@ def idf_weight(doc_frequency: Callable[[str], int], documents: int) -> Callable[
     return weight
 
 
-def block_ids(fragment: str, blocks: Iterable[str]) -> str:
-    """Give each block element of a rendered answer the ``id`` its passages link to.
-
-    ``fragment`` is the answer's sanitised HTML; ``blocks`` its
-    :func:`answer_blocks`. Elements are matched to blocks in order by their
-    text, so a block the two readings cut differently gets no id, and its
-    link lands at the top of the answer instead of at the wrong paragraph.
-    """
-    wanted = [_words(block) for block in blocks]
-    out: list[str] = []
-    position, number = 0, 0
-    for match in _BLOCK_ELEMENT.finditer(fragment):
-        text = _words(html.unescape(_INNER_TAG.sub(" ", match.group("inner"))))
-        for candidate in range(number, min(number + 3, len(wanted))):
-            if wanted[candidate] and wanted[candidate] == text:
-                out.append(fragment[position : match.start()])
-                out.append(f'<{match.group("tag")} id="passage-{candidate + 1}"{match.group("attrs")}>{match.group("inner")}</{match.group("tag")}>')
-                position, number = match.end(), candidate + 1
-                break
-    out.append(fragment[position:])
-    return "".join(out)
-
-
-_BLOCK_ELEMENT = re.compile(
-    r"<(?P<tag>p|li|h[2-6])(?P<attrs>(?:\s[^>]*)?)>(?P<inner>(?:(?!<(?:p|li|ul|ol|h[2-6])[\s>]).)*?)</(?P=tag)>", re.DOTALL
-)
-_INNER_TAG = re.compile(r"<[^>]*>")
-
-
-def _words(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
-
-
 class PassageReader:
     """Chooses each result's answering passage for one search (see :mod:`indexer.search.passages`).
 
@@ -241,13 +112,8 @@ class PassageReader:
     by meaning doubled a search's time (NFCorpus dev, 2.1x words alone against 1.2x).
     """
 
-    def __init__(
-        self, held: HeldSearcher, highlighter: Highlighter, query: str, semantic: SemanticQuery | None,
-        parts_of: Callable[[str], AnswerParts] = answer_parts,
-    ) -> None:
-        """:param parts_of: an answer's parts (the generation's remembered ones)."""
+    def __init__(self, held: HeldSearcher, highlighter: Highlighter, query: str, semantic: SemanticQuery | None) -> None:
         searcher = held.searcher
-        self.parts_of = parts_of
         self.highlighter = highlighter
         self.query = query
         # Rarity over every text field, not the answers alone: "what" is rare in answers but in nearly
@@ -259,7 +125,8 @@ class PassageReader:
         self.read_count = 0
         self._semantic = semantic
         self._cosines: dict[str, float] = {}  # passage text -> cosine with the query, this search
-        self._words: dict[str, list[float]] = {}  # answer -> its passages' word scores, this search
+        # id(an answer's parts) -> (those parts, kept so that the id stays theirs; their passages' word scores)
+        self._words: dict[int, tuple[AnswerParts, list[float]]] = {}
         if semantic is not None and semantic.embed_texts is not None:
             self.similarity = self._meaning
 
@@ -276,7 +143,7 @@ class PassageReader:
             self._cosines.update(zip(missing, cosines.tolist()))
         return [self._cosines[text] for text in texts]
 
-    def read_ahead(self, answers: list[str]) -> None:
+    def read_ahead(self, answers: list[AnswerParts]) -> None:
         """Read by meaning, in one batch, the passages that the next results will weigh.
 
         The first :data:`PASSAGES_BY_MEANING` results each had their few candidates
@@ -285,28 +152,26 @@ class PassageReader:
         if self.similarity is None:
             return
         texts: list[str] = []
-        for answer in answers[: max(0, PASSAGES_BY_MEANING - self.read_count)]:
-            passages = self.parts_of(answer).passages
-            words = self._word_scores_of(answer)
-            texts.extend(passages[index].text for index in meaning_candidates(words))
+        for parts in answers[: max(0, PASSAGES_BY_MEANING - self.read_count)]:
+            texts.extend(parts.passages[index].text for index in meaning_candidates(self._word_scores_of(parts)))
         if texts:
             self._meaning(texts)
 
-    def _word_scores_of(self, answer: str) -> list[float]:
-        found = self._words.get(answer)
+    def _word_scores_of(self, parts: AnswerParts) -> list[float]:
+        found = self._words.get(id(parts))
         if found is None:
-            found = self._words[answer] = word_scores(self.parts_of(answer).passages, self.highlighter, self.weight_of)
-        return found
+            found = self._words[id(parts)] = (parts, word_scores(parts.passages, self.highlighter, self.weight_of))
+        return found[1]
 
-    def best(self, answer: str) -> ScoredPassage | None:
+    def best(self, parts: AnswerParts) -> ScoredPassage | None:
+        """The best passage of one answer (its parts); the first few results' by meaning too."""
         self.read_count += 1
         similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
-        parts = self.parts_of(answer)
-        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, self._word_scores_of(answer))
+        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, self._word_scores_of(parts))
 
-    def read(self, answer: str, url: str) -> tuple[str, str, float]:
+    def read(self, parts: AnswerParts, url: str) -> tuple[str, str, float]:
         """The passage's marked HTML, its url, and its score."""
-        best = self.best(answer)
+        best = self.best(parts)
         if best is None:
             return "", url, 0.0
         query = f"?{urlencode({'q': self.query})}" if self.query else ""

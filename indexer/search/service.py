@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterable
 from whoosh import query as wq
 
 from indexer.corpus.articles import Article
-from indexer.corpus.rendering import plain_text
 from indexer.index.held import HeldSearcher
+from indexer.index.listings import Listing, listing_of
 from indexer.index.schema import KEYWORD_BOOST, unpack_article
 from indexer.index.store import IndexStore, Pointer
 from indexer.search.filters import (
@@ -228,10 +228,10 @@ class SearchService:
         highlighter = Highlighter(text for _, text in terms)
         listed, unmatched_pins = _pinned_first(held, generation, parsed.text, ranked, keep)
         window = listed[(page - 1) * per_page : page * per_page]
-        reader = PassageReader(held, highlighter, parsed.text, semantic_of(parsed.text), generation.answer_parts)
-        articles = [unpack_article(held.searcher.stored_fields(docnum)) for docnum, _, _ in window]
-        reader.read_ahead([data["answer"] for data in articles])
-        hits = tuple(_hit(data, score, highlighter, reader, pinned) for data, (_, score, pinned) in zip(articles, window))
+        reader = PassageReader(held, highlighter, parsed.text, semantic_of(parsed.text))
+        shown = [_listing(held, generation, docnum) for docnum, _, _ in window]
+        reader.read_ahead([listing.parts for listing in shown])
+        hits = tuple(_hit(listing, score, highlighter, reader, pinned) for listing, (_, score, pinned) in zip(shown, window))
         subject_counts, year_counts, facet_totals = filters.facets(held, ranked.unfiltered)
         return SearchResults(
             query=parsed.text,
@@ -277,8 +277,8 @@ class SearchService:
         if not fields:
             return None
         highlighter = Highlighter(term for _, term in positive_terms(parsed.query))
-        reader = PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text), generation.answer_parts)
-        return reader.best(unpack_article(fields)["answer"])
+        reader = PassageReader(held, highlighter, parsed.text, self._semantic(held, generation, parsed.text))
+        return reader.best(generation.answer_parts(unpack_article(fields)["answer"]))
 
     # -- articles and completions ------------------------------------------------
 
@@ -363,21 +363,30 @@ def _pinned_first(
     return first + rest, sum(docnum not in ranked.unfiltered for docnum in pinned)
 
 
-def _hit(data: dict[str, Any], score: float, highlighter: Highlighter, reader: PassageReader | None = None, pinned: bool = False) -> Hit:
-    """One result, from its article's unpacked fields."""
-    snippet = highlighter.snippet(reader.parts_of(data["answer"]).plain if reader is not None else plain_text(data["answer"]))
-    passage_html, passage_url, passage_score = reader.read(data["answer"], data["url"]) if reader is not None else ("", data["url"], 0.0)
-    title = data["title"]
+def _listing(held: HeldSearcher, generation: Generation, docnum: int) -> Listing:
+    """What a result shows of a document: from its segment's listing file, else from its stored fields."""
+    found = held.listing(docnum)
+    if found is None:
+        data = unpack_article(held.searcher.stored_fields(docnum))
+        found = listing_of(data, generation.answer_parts(data["answer"]))
+    return found
+
+
+def _hit(shown: Listing, score: float, highlighter: Highlighter, reader: PassageReader, pinned: bool = False) -> Hit:
+    """One result, from its article's listing."""
+    snippet = highlighter.snippet(shown.parts.plain)
+    passage_html, passage_url, passage_score = reader.read(shown.parts, shown.url)
+    title = shown.title
     matched = list(dict.fromkeys(highlighter.matched_forms(title) + list(snippet.matched)))
     return Hit(
-        id=data["id"],
+        id=shown.id,
         title=title,
         title_html=highlighter.mark(title),
-        url=data["url"],
-        subject=data.get("subject", ""),
+        url=shown.url,
+        subject=shown.subject,
         snippet_html=snippet.html,
         score=float(score or 0.0),
-        date=data.get("date"),
+        date=shown.date,
         matched_terms=tuple(matched),
         pinned=pinned,
         passage_html=passage_html,

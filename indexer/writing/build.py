@@ -29,11 +29,10 @@ from indexer.corpus.files import (
 from indexer.index.curated import save_curation
 from indexer.index.documents import document_for
 from indexer.index.ledger import FileLedger
-from indexer.index.schema import FIELD_BOOSTS, make_schema
+from indexer.index.schema import make_schema
 from indexer.index.disk import disk_problem
 from indexer.index.files import record_files
 from indexer.index.store import IndexStore, IndexStoreError, Pointer
-from indexer.index.term_arrays import write_missing
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.checkpoint import clear_checkpoint
 from indexer.semantic.cluster import Cluster
@@ -42,6 +41,7 @@ from indexer.semantic.fitting import fit_and_save_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
 from indexer.semantic.query_encoder import PIECES_CACHE_FILE, require_fitting
 from indexer.semantic.vectors import VECTORS_FILE
+from indexer.writing.segment_caches import write_missing
 from indexer.writing.writer import (
     WRITER_LIMIT_MB,
     WRITER_OPTIONS,
@@ -227,8 +227,8 @@ def _write_generation(
         abandon(writer)
         raise
     commit(writer)
-    with ix.reader() as reader:  # (each segment's postings as arrays, for searching: indexer.index.term_arrays)
-        write_missing(build_dir, reader, FIELD_BOOSTS, workers)
+    with ix.reader() as reader:  # (each segment's postings as arrays, and its results ready: indexer.writing.segment_caches)
+        write_missing(build_dir, reader, workers)
     vocabulary.save(build_dir, ix.latest_generation())
     save_ledger(ix, ledger)
     ix.close()

@@ -33,11 +33,10 @@ from indexer.index.curated import save_curation
 from indexer.index.documents import document_for, spelled_texts
 from indexer.index.ledger import FileLedger
 from indexer.index.merging import merge_by_tier
-from indexer.index.schema import FIELD_BOOSTS, SCHEMA_VERSION, unpack_article
+from indexer.index.schema import SCHEMA_VERSION, unpack_article
 from indexer.index.disk import disk_problem
 from indexer.index.files import record_files, set_file_list_aside
 from indexer.index.store import IndexStore, Pointer
-from indexer.index.term_arrays import write_missing
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import refit_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
@@ -51,6 +50,7 @@ from indexer.writing.build import (
     has_vectors,
 )
 from indexer.writing.linting import lint_changes
+from indexer.writing.segment_caches import write_missing
 from indexer.writing.writer import (
     WRITER_OPTIONS,
     abandon,
@@ -135,10 +135,10 @@ def update_index(
             # the new articles before they are announced, and waits for this (SearcherPool).
             report.pointer = store.bump(pointer, ix.doc_count(), ix.latest_generation()) if announce else pointer
             pending.unlink()
-            # The new segment's postings as arrays (and an older index's, once): after the bump,
+            # The new segment's files (and an older index's, once: indexer.index.segment_files): after the bump,
             # since searchers look for them at each query and read Whoosh's postings meanwhile.
             with contextlib.suppress(OSError), ix.reader() as reader:
-                write_missing(Path(ix.storage.folder), reader, FIELD_BOOSTS)
+                write_missing(Path(ix.storage.folder), reader)
             report.warnings = lint_changes(ix, committed.articles)
             if committed.ledger is not None:
                 save_ledger(ix, committed.ledger)

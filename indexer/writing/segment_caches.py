@@ -1,0 +1,50 @@
+"""Write the files beside each segment (:mod:`indexer.index.segment_files`) that a segment lacks.
+
+After a build's commit, and after an update's: each segment that has no whole
+postings file or listing file gets them, a process a segment when there are
+several (a parallel build writes one segment a process): the work is decoding
+what Whoosh stored, in Python, so threads would take turns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from indexer.index import listings, term_arrays
+from indexer.index.segment_files import path_for, whole
+
+__all__ = ["write_missing", "KINDS"]
+
+#: The kinds of file, each a module with SUFFIX, MAGIC and write(folder, segment reader).
+KINDS = (term_arrays, listings)
+
+
+def write_missing(folder: Path, reader: Any, workers: int = 1) -> list[Path]:
+    """Write each kind's file for each segment of ``reader`` (an index's reader) that has none (whole) yet."""
+    leaves = {leaf.segment().segment_id(): leaf for leaf, _ in reader.leaf_readers() if leaf.segment() is not None}
+    wanted = [segment for segment in leaves
+              if any(not whole(path_for(folder, segment, kind.SUFFIX), kind.MAGIC) for kind in KINDS)]
+    if workers > 1 and len(wanted) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # (forked, as Whoosh's own parallel writer is: spawned workers would import the caller's
+        # main module again, which a script without a __main__ guard cannot survive)
+        with ProcessPoolExecutor(min(workers, len(wanted)), mp_context=multiprocessing.get_context("fork")) as pool:
+            return [path for paths in pool.map(_write_segment, [folder] * len(wanted), wanted) for path in paths]
+    return [path for segment in wanted for path in _write_kinds(folder, leaves[segment])]
+
+
+def _write_segment(folder: Path, segment_id: str) -> list[Path]:
+    """Open the index in ``folder`` and write one segment's files (a worker process's task)."""
+    from whoosh import index as whoosh_index
+
+    with whoosh_index.open_dir(str(folder)).reader() as reader:
+        leaf = next(leaf for leaf, _ in reader.leaf_readers() if leaf.segment().segment_id() == segment_id)
+        return _write_kinds(folder, leaf)
+
+
+def _write_kinds(folder: Path, leaf: Any) -> list[Path]:
+    segment = leaf.segment().segment_id()
+    return [kind.write(folder, leaf) for kind in KINDS if not whole(path_for(folder, segment, kind.SUFFIX), kind.MAGIC)]
