@@ -104,3 +104,14 @@ def test_a_listing_holds_every_document_of_its_segment(sample: tuple[Path, Path]
         assert path_for(live_folder(index), segment.segment_id(), SUFFIX).exists()
     finally:
         ix.close()
+
+
+def test_a_record_keeps_passages_it_cannot_place_in_the_plain_text_whole() -> None:
+    """The plain text holds every passage in order; should one ever not be found, it is kept as text."""
+    from indexer.corpus.blocks import AnswerParts, Passage
+    from indexer.index.listings import _spans
+
+    parts = AnswerParts("First line.\nSecond one. Third.", (Passage(1, "First line."), Passage(2, "Second one."), Passage(2, "Third.")))
+    assert _spans(parts) == ((1, 0, 11), (2, 12, 23), (2, 24, 30))
+    odd = AnswerParts("Plain.", (Passage(1, "Elsewhere."),))
+    assert _spans(odd) == ((1, "Elsewhere."),)

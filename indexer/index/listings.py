@@ -27,7 +27,7 @@ from indexer.index.segment_files import SegmentFile, path_for, write_segment_fil
 __all__ = ["Listing", "Listings", "write", "listing_of", "SUFFIX", "MAGIC"]
 
 SUFFIX = ".listing"
-MAGIC = b"ASLIST01"
+MAGIC = b"ASLIST02"
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,26 @@ class Listings:
             article_id, title, url, subject, date, plain, passages = marshal.loads(zlib.decompress(self._file.read(start, end)))
         except (zlib.error, EOFError, TypeError, ValueError) as error:
             raise ValueError(f"{self._file.path}: document {docnum}'s record is damaged ({error})") from None
-        parts = AnswerParts(plain, tuple(Passage(block, text) for block, text in passages))
+        parts = AnswerParts(plain, tuple(Passage(item[0], plain[item[1]:item[2]]) if len(item) == 3 else Passage(*item) for item in passages))
         return Listing(article_id, title, url, subject, date, parts)
+
+
+def _spans(parts: AnswerParts) -> tuple[tuple[Any, ...], ...]:
+    """Each passage as (block, start, end) in the plain text: the answer's text is kept once.
+
+    (A passage is a block, or a sentence of one, and the plain text is the blocks a
+    line each, so every passage is found in it, in order; were one not, the record
+    would keep every passage as (block, text).)
+    """
+    spans = []
+    cursor = 0
+    for passage in parts.passages:
+        start = parts.plain.find(passage.text, cursor)
+        if start < 0:
+            return tuple((passage.block, passage.text) for passage in parts.passages)
+        cursor = start + len(passage.text)
+        spans.append((passage.block, start, cursor))
+    return tuple(spans)
 
 
 def write(folder: Path, reader: Any) -> Path:
@@ -83,8 +101,7 @@ def write(folder: Path, reader: Any) -> Path:
         offsets = [out.tell()]
         for docnum in range(reader.doc_count_all()):
             shown = listing_of(unpack_article(reader.stored_fields(docnum)))
-            record = (shown.id, shown.title, shown.url, shown.subject, shown.date, shown.parts.plain,
-                      tuple((passage.block, passage.text) for passage in shown.parts.passages))
+            record = (shown.id, shown.title, shown.url, shown.subject, shown.date, shown.parts.plain, _spans(shown.parts))
             out.write(zlib.compress(marshal.dumps(record), 1))
             offsets.append(out.tell())
         out.write(b"\0" * (-out.tell() % 8))
