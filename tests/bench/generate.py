@@ -152,14 +152,12 @@ def queries(count: int = 500, seed: int = 11) -> list[str]:
     """``count`` queries of 1-4 words, mostly mid-frequency words."""
     rng = random.Random(seed)
     sampler = WordSampler(vocabulary(), rng)
-    made: list[str] = []
+    made: dict[str, None] = {}  # (in order; a dict, since tens of thousands are asked for)
     while len(made) < count:
         size = rng.choice([1, 2, 2, 3, 3, 4])
         words = [sampler.mid(50, 8000) if rng.random() < 0.8 else sampler.draw(1)[0] for _ in range(size)]
-        query = " ".join(dict.fromkeys(words))
-        if query not in made:
-            made.append(query)
-    return made
+        made.setdefault(" ".join(dict.fromkeys(words)), None)
+    return list(made)
 
 
 def write_corpus(count: int, out: Path, seed: int = 7) -> int:

@@ -132,7 +132,8 @@ def throughput(port: int, queries: list[str], concurrency: int, seconds: float) 
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return {"requests": len(samples), "errors": errors[0], "seconds": elapsed,
+    # (past len(queries) the queries come round again, and a worker's result cache may answer)
+    return {"requests": len(samples), "errors": errors[0], "seconds": elapsed, "repeated": max(0, len(samples) - len(queries)),
             "rps": len(samples) / elapsed, **{f"load_{k}": v for k, v in percentiles(samples).items() if k != "n"}}
 
 
