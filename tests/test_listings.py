@@ -108,10 +108,12 @@ def test_a_listing_holds_every_document_of_its_segment(sample: tuple[Path, Path]
 
 def test_a_record_keeps_passages_it_cannot_place_in_the_plain_text_whole() -> None:
     """The plain text holds every passage in order; should one ever not be found, it is kept as text."""
-    from indexer.corpus.blocks import AnswerParts, Passage
+    from indexer.corpus.blocks import AnswerParts, Passage, places_in
     from indexer.index.listings import _spans
 
-    parts = AnswerParts("First line.\nSecond one. Third.", (Passage(1, "First line."), Passage(2, "Second one."), Passage(2, "Third.")))
+    passages = (Passage(1, "First line."), Passage(2, "Second one."), Passage(2, "Third."))
+    plain = "First line.\nSecond one. Third."
+    parts = AnswerParts(plain, passages, places_in(plain, passages))
     assert _spans(parts) == ((1, 0, 11), (2, 12, 23), (2, 24, 30))
-    odd = AnswerParts("Plain.", (Passage(1, "Elsewhere."),))
-    assert _spans(odd) == ((1, "Elsewhere."),)
+    odd = AnswerParts("Plain.", (Passage(1, "Elsewhere."),), places_in("Plain.", (Passage(1, "Elsewhere."),)))
+    assert odd.places is None and _spans(odd) == ((1, "Elsewhere."),)

@@ -18,7 +18,7 @@ from typing import Iterable
 
 from indexer.corpus.rendering import plain_text
 
-__all__ = ["Passage", "AnswerParts", "answer_blocks", "passages_of", "answer_parts", "block_ids", "WHOLE_BLOCK_WORDS"]
+__all__ = ["Passage", "AnswerParts", "answer_blocks", "passages_of", "answer_parts", "places_in", "block_ids", "WHOLE_BLOCK_WORDS"]
 
 #: A block this short is read whole; a longer one sentence by sentence.
 WHOLE_BLOCK_WORDS = 45
@@ -98,6 +98,9 @@ class AnswerParts:
 
     plain: str  # the whole answer as plain text (for the keyword snippet)
     passages: tuple[Passage, ...]
+    #: Where each passage is in ``plain`` (start, end), so that one reading of the plain text
+    #: serves the snippet and every passage; None if one could not be placed (never seen).
+    places: tuple[tuple[int, int], ...] | None = None
 
 
 def answer_parts(markdown: str) -> AnswerParts:
@@ -108,7 +111,25 @@ def answer_parts(markdown: str) -> AnswerParts:
     half the cost of reading the answer twice.
     """
     blocks = answer_blocks(markdown)
-    return AnswerParts("\n".join(blocks), tuple(_passages_in(blocks)))
+    plain, passages = "\n".join(blocks), tuple(_passages_in(blocks))
+    return AnswerParts(plain, passages, places_in(plain, passages))
+
+
+def places_in(plain: str, passages: tuple[Passage, ...]) -> tuple[tuple[int, int], ...] | None:
+    """Each passage's (start, end) in ``plain``, found in order; None if one is not found.
+
+    (A passage is a block, or a sentence of one, and the plain text is the blocks a
+    line each, so every passage is in it, in order.)
+    """
+    places = []
+    cursor = 0
+    for passage in passages:
+        start = plain.find(passage.text, cursor)
+        if start < 0:
+            return None
+        cursor = start + len(passage.text)
+        places.append((start, cursor))
+    return tuple(places)
 
 
 def block_ids(fragment: str, blocks: Iterable[str]) -> str:

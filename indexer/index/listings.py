@@ -68,26 +68,20 @@ class Listings:
             article_id, title, url, subject, date, plain, passages = marshal.loads(zlib.decompress(self._file.read(start, end)))
         except (zlib.error, EOFError, TypeError, ValueError) as error:
             raise ValueError(f"{self._file.path}: document {docnum}'s record is damaged ({error})") from None
-        parts = AnswerParts(plain, tuple(Passage(item[0], plain[item[1]:item[2]]) if len(item) == 3 else Passage(*item) for item in passages))
+        if passages and len(passages[0]) == 2:  # (passages kept as text: see _spans)
+            parts = AnswerParts(plain, tuple(Passage(block, text) for block, text in passages))
+        else:
+            parts = AnswerParts(plain, tuple(Passage(block, plain[start:end]) for block, start, end in passages),
+                                tuple((start, end) for _, start, end in passages))
         return Listing(article_id, title, url, subject, date, parts)
 
 
 def _spans(parts: AnswerParts) -> tuple[tuple[Any, ...], ...]:
-    """Each passage as (block, start, end) in the plain text: the answer's text is kept once.
-
-    (A passage is a block, or a sentence of one, and the plain text is the blocks a
-    line each, so every passage is found in it, in order; were one not, the record
-    would keep every passage as (block, text).)
-    """
-    spans = []
-    cursor = 0
-    for passage in parts.passages:
-        start = parts.plain.find(passage.text, cursor)
-        if start < 0:
-            return tuple((passage.block, passage.text) for passage in parts.passages)
-        cursor = start + len(passage.text)
-        spans.append((passage.block, start, cursor))
-    return tuple(spans)
+    """Each passage as (block, start, end) in the plain text (the answer's text kept once), or,
+    should one not be placed there, every passage as (block, text)."""
+    if parts.places is None:
+        return tuple((passage.block, passage.text) for passage in parts.passages)
+    return tuple((passage.block, start, end) for passage, (start, end) in zip(parts.passages, parts.places))
 
 
 def write(folder: Path, reader: Any) -> Path:

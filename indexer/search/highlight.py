@@ -61,11 +61,14 @@ class Highlighter:
         prefixes = sorted({term[:-1] if len(term) > 3 else term for term in self.terms if term}, key=len, reverse=True)
         self._candidates = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, prefixes)) + ")", re.IGNORECASE) if prefixes else None
 
-    def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        """Return (start, end, term) of each word of ``text`` that matches a query term."""
+    def matches(self, text: str) -> list[tuple[int, int, frozenset[str]]]:
+        """(start, end, the query terms it analyses to) of each word of ``text`` that matches, in order.
+
+        One reading of an answer's plain text serves its snippet and all its passages.
+        """
         if self._candidates is None or not text:
             return []
-        spans = []
+        found = []
         terms = self.terms
         for candidate in self._candidates.finditer(text):
             match = _WORD.match(text, candidate.start())
@@ -73,8 +76,12 @@ class Highlighter:
                 continue
             hit = terms_of(match.group()) & terms
             if hit:
-                spans.append((match.start(), match.end(), min(hit)))
-        return spans
+                found.append((match.start(), match.end(), hit))
+        return found
+
+    def _spans(self, text: str, found: list[tuple[int, int, frozenset[str]]] | None = None) -> list[tuple[int, int, str]]:
+        """Return (start, end, term) of each word of ``text`` that matches a query term."""
+        return [(start, end, min(hit)) for start, end, hit in (self.matches(text) if found is None else found)]
 
     def terms_in(self, text: str) -> frozenset[str]:
         """The query terms that words of ``text`` analyse to (only likely words are analysed)."""
@@ -96,19 +103,16 @@ class Highlighter:
         """Return the distinct words of ``text`` (lower-cased) that match the query."""
         return list(dict.fromkeys(text[start:end].lower() for start, end, _ in self._spans(text)))
 
-    def snippet(self, text: str, size: int = 220) -> Snippet:
-        """Pick the window of about ``size`` characters with the most distinct matches."""
-        spans = self._spans(text)
+    def snippet(self, text: str, size: int = 220, found: list[tuple[int, int, frozenset[str]]] | None = None) -> Snippet:
+        """Pick the window of about ``size`` characters with the most distinct matches.
+
+        :param found: ``text``'s :meth:`matches`, if already known.
+        """
+        spans = self._spans(text, found)
         if not spans:
             end = _word_end(text, size)
             return Snippet(html.escape(text[:end]) + (" …" if end < len(text) else ""), ())
-        best_start, best_score = 0, -1.0
-        for i, (start, _, _) in enumerate(spans):
-            window = [span for span in spans[i:] if span[1] <= start + size]
-            distinct = len({stem for _, _, stem in window})
-            score = distinct + 0.1 * len(window)
-            if score > best_score:
-                best_start, best_score = start, score
+        best_start = _best_window(spans, size)
         start = _sentence_start(text, best_start, size // 3)
         end = _word_end(text, start + size)
         inside = [span for span in spans if span[0] >= start and span[1] <= end]
@@ -133,6 +137,32 @@ class Highlighter:
             else:
                 out.append(part)
         return "".join(out)
+
+
+def _best_window(spans: list[tuple[int, int, str]], size: int) -> int:
+    """Where the best window starts: at a match, holding the most distinct terms (then matches)
+    of those ending within ``size`` characters.
+
+    Matches are in order and do not overlap, so each window's end only moves on:
+    one pass, counting as it goes (a common word's answer has hundreds of matches).
+    """
+    best_start, best_score = 0, -1.0
+    counts: dict[str, int] = {}
+    last = 0
+    for i, (start, _, stem) in enumerate(spans):
+        while last < len(spans) and spans[last][1] <= start + size:
+            counts[spans[last][2]] = counts.get(spans[last][2], 0) + 1
+            last += 1
+        score = len(counts) + 0.1 * (last - i)
+        if score > best_score:
+            best_start, best_score = start, score
+        if last > i:  # (the match leaves the next windows)
+            counts[stem] -= 1
+            if not counts[stem]:
+                del counts[stem]
+        else:
+            last = i + 1
+    return best_start
 
 
 def _render(text: str, spans: list[tuple[int, int, str]], start: int, end: int) -> str:

@@ -9,6 +9,7 @@ passages are read at query time and nothing is stored for them).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import math
@@ -81,13 +82,27 @@ def best_passage(
     return ScoredPassage(chosen, scores[best], highlighter.mark(chosen.text) if highlighter.terms else html.escape(chosen.text))
 
 
-def word_scores(passages: Sequence[Passage], highlighter: Highlighter, weight_of: Callable[[str], float]) -> list[float]:
-    """Each passage's share, in [0, 1], of the query's weight in the terms it holds."""
+def word_scores(
+    passages: Sequence[Passage], highlighter: Highlighter, weight_of: Callable[[str], float],
+    places: Sequence[tuple[int, int]] | None = None, found: Sequence[tuple[int, int, frozenset[str]]] | None = None,
+) -> list[float]:
+    """Each passage's share, in [0, 1], of the query's weight in the terms it holds.
+
+    :param places: where each passage is in its answer's plain text, and ``found``
+        that text's :meth:`Highlighter.matches`: then each passage's terms are those
+        matches (one reading of the answer), else each passage is read on its own.
+    """
     # (math.fsum: the same sum in whatever order a set gives the terms, in every process)
     total = math.fsum(weight_of(term) for term in highlighter.terms) or 1.0
     # (the query's terms each passage holds, found as the highlighter finds them: a passage's
     # score counts the words it will show marked, and only likely words are analysed)
-    return [min(1.0, math.fsum(weight_of(term) for term in highlighter.terms_in(passage.text)) / total) for passage in passages]
+    if places is None or found is None:
+        held = [highlighter.terms_in(passage.text) for passage in passages]
+    else:
+        starts = [start for start, _, _ in found]
+        held = [frozenset().union(*(hit for _, _, hit in found[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]))
+                for start, end in places]
+    return [min(1.0, math.fsum(weight_of(term) for term in terms) / total) for terms in held]
 
 
 def meaning_candidates(words: Sequence[float]) -> list[int]:
@@ -127,6 +142,7 @@ class PassageReader:
         self._cosines: dict[str, float] = {}  # passage text -> cosine with the query, this search
         # id(an answer's parts) -> (those parts, kept so that the id stays theirs; their passages' word scores)
         self._words: dict[int, tuple[AnswerParts, list[float]]] = {}
+        self._matches: dict[int, tuple[AnswerParts, list[tuple[int, int, frozenset[str]]]]] = {}
         if semantic is not None and semantic.embed_texts is not None:
             self.similarity = self._meaning
 
@@ -157,10 +173,18 @@ class PassageReader:
         if texts:
             self._meaning(texts)
 
+    def matches(self, parts: AnswerParts) -> list[tuple[int, int, frozenset[str]]]:
+        """The query's matches in an answer's plain text (:meth:`Highlighter.matches`), read once a search."""
+        found = self._matches.get(id(parts))
+        if found is None:
+            found = self._matches[id(parts)] = (parts, self.highlighter.matches(parts.plain))
+        return found[1]
+
     def _word_scores_of(self, parts: AnswerParts) -> list[float]:
         found = self._words.get(id(parts))
         if found is None:
-            found = self._words[id(parts)] = (parts, word_scores(parts.passages, self.highlighter, self.weight_of))
+            scores = word_scores(parts.passages, self.highlighter, self.weight_of, parts.places, self.matches(parts))
+            found = self._words[id(parts)] = (parts, scores)
         return found[1]
 
     def best(self, parts: AnswerParts) -> ScoredPassage | None:

@@ -374,7 +374,7 @@ def _listing(held: HeldSearcher, generation: Generation, docnum: int) -> Listing
 
 def _hit(shown: Listing, score: float, highlighter: Highlighter, reader: PassageReader, pinned: bool = False) -> Hit:
     """One result, from its article's listing."""
-    snippet = highlighter.snippet(shown.parts.plain)
+    snippet = highlighter.snippet(shown.parts.plain, found=reader.matches(shown.parts))
     passage_html, passage_url, passage_score = reader.read(shown.parts, shown.url)
     title = shown.title
     matched = list(dict.fromkeys(highlighter.matched_forms(title) + list(snippet.matched)))
