@@ -36,10 +36,17 @@ class Speller:
         self.searcher = searcher
         self.vocabulary = vocabulary
         self._doc_frequency = doc_frequency or searcher.doc_frequency
+        self._frequencies: dict[str, int | None] = {}
         self._analyzer = text_analyzer()
 
     def _frequency(self, word: str) -> int | None:
-        """Documents containing ``word`` in any text field; None for a stop word."""
+        """Documents containing ``word`` in any text field; None for a stop word (asked once a word)."""
+        if word in self._frequencies:
+            return self._frequencies[word]
+        found = self._frequencies[word] = self._count(word)
+        return found
+
+    def _count(self, word: str) -> int | None:
         stems = [token.text for token in self._analyzer(word)]
         if not stems:
             return None
@@ -70,7 +77,8 @@ class Speller:
         corrected = text
         for word in dict.fromkeys(words):
             lowered = word.lower()
-            if len(lowered) < MIN_WORD_FOR_CORRECTION or self._frequency(word) is None or self.known(lowered):
+            # (cheapest test first: a word of the corpus needs no index look-up)
+            if len(lowered) < MIN_WORD_FOR_CORRECTION or self.known(lowered) or self._frequency(word) is None:
                 continue
             better = self.correct(word)
             if better:
