@@ -16,7 +16,7 @@ from indexer import IndexStore, SearchService, build_index, update_index
 from indexer.index.held import HeldSearcher
 from indexer.index.schema import FIELD_BOOSTS
 from indexer.index.segment_files import path_for
-from indexer.index.term_arrays import OMITTED, SUFFIX, TermArrays, decoded_blocks
+from indexer.index.term_arrays import SUFFIX, TermArrays, decoded_blocks
 from support.corpora import write_synthetic
 
 QUERIES = ["entropy photon", "vaccine antibody memory", "acid buffer equilibrium catalyst", "treaty", "synthetic 7"]
@@ -62,16 +62,18 @@ def test_every_segment_gets_the_postings_whoosh_holds(synthetic_index: tuple[Pat
             for leaf, _ in reader.leaf_readers():
                 arrays = TermArrays(live_folder(index), leaf.segment().segment_id(), leaf.doc_count_all())
                 checked = 0
-                for field in FIELD_BOOSTS:
+                for index_of_field, field in enumerate(FIELD_BOOSTS):
                     for term in leaf.lexicon(field):
-                        ids, tfs = arrays.postings(field, term)
+                        docs, columns = arrays.postings(term)
+                        column = columns[index_of_field]
                         blocks = list(decoded_blocks(leaf.postings(field, term)))
-                        assert ids.tolist() == np.concatenate([b[0] for b in blocks]).tolist()
-                        assert tfs.astype(float).tolist() == np.concatenate([b[1] for b in blocks]).tolist()
+                        assert docs[column > 0].tolist() == np.concatenate([b[0] for b in blocks]).tolist()
+                        assert column[column > 0].astype(float).tolist() == np.concatenate([b[1] for b in blocks]).tolist()
+                        assert arrays.doc_frequency(field, term) == leaf.doc_frequency(field, term)
                         checked += 1
-                    assert arrays.postings(field, b"zzznowhere") is None
+                assert arrays.postings(b"zzznowhere") is None
                 assert checked > 100
-                assert arrays.postings("keywords", b"entropy") is OMITTED  # (not a searched field: Whoosh's)
+                assert arrays.doc_frequency("keywords", b"entropy") is None  # (not a searched field: Whoosh's)
     finally:
         ix.close()
 
@@ -92,7 +94,7 @@ def test_scores_are_those_of_whooshs_postings_after_updates_with_deletions(
     assert all(path_for(live_folder(index), segment, SUFFIX).exists() for segment in segments)
     reads: list[object] = []
     real = TermArrays.postings
-    monkeypatch.setattr(TermArrays, "postings", lambda self, field, term: reads.append(found := real(self, field, term)) or found)
+    monkeypatch.setattr(TermArrays, "postings", lambda self, term: reads.append(found := real(self, term)) or found)
     with_arrays = scored(index)
     monkeypatch.undo()
     assert all(with_arrays), "every query found articles"

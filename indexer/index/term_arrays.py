@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["TermArrays", "write", "decoded_blocks", "OMITTED", "MAX_KEY_BYTES", "SUFFIX", "MAGIC"]
 
 SUFFIX = ".terms"
-MAGIC = b"ASTERMS1"
+MAGIC = b"ASTERMS2"
 MAX_KEY_BYTES = 64
 _ALIGN = 64
 
@@ -49,49 +49,59 @@ class TermArrays:
         import numpy as np
 
         self._file = file = SegmentFile(path_for(folder, segment_id, SUFFIX), MAGIC, documents)
-        self._fields: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        for field, spec in file.footer["fields"].items():
-            count, width = spec["count"], spec["width"]
-            keys = np.memmap(file.path, dtype=f"S{max(width, 1)}", mode="r", offset=spec["keys"], shape=(count,)) if count else np.empty(0, "S1")
-            starts = np.memmap(file.path, dtype="<i8", mode="r", offset=spec["starts"], shape=(count + 1,))
-            self._fields[field] = (keys, starts, width)
-        self._omitted = {(field, term.encode("utf-8")) for field, term in file.footer["omitted"]}
+        footer = file.footer
+        count, width = footer["count"], footer["width"]
+        if footer["fields"] != list(FIELD_BOOSTS):
+            raise ValueError(f"{file.path}: written for the fields {footer['fields']}")
+        self._width = width
+        self._keys = np.memmap(file.path, dtype=f"S{max(width, 1)}", mode="r", offset=footer["keys"], shape=(count,)) if count else np.empty(0, "S1")
+        self._starts = np.memmap(file.path, dtype="<i8", mode="r", offset=footer["starts"], shape=(count + 1,))
+        self._frequencies = np.memmap(file.path, dtype="<i4", mode="r", offset=footer["frequencies"], shape=(max(count, 1), len(FIELD_BOOSTS)))
+        self._omitted = {term.encode("utf-8") for term in footer["omitted"]}
+        self._field_index = {field: index for index, field in enumerate(FIELD_BOOSTS)}
 
-    def postings(self, field: str, term: bytes) -> "tuple[np.ndarray, np.ndarray] | None":
-        """(segment-local document numbers, frequencies) of ``term`` in ``field``, None if the
-        segment has no such word, or :data:`OMITTED` (read it from Whoosh)."""
+    def postings(self, term: bytes) -> "tuple[np.ndarray, list[np.ndarray | None]] | None":
+        """The segment-local documents holding ``term`` in any searched field (ascending), and its
+        frequency in each of them per field (in FIELD_BOOSTS order; None: in no document's);
+        None if the segment has no such word, or :data:`OMITTED` (read it from Whoosh)."""
         import numpy as np
 
-        where = self._record(field, term)
-        if where is None or where is OMITTED:
-            return where
-        start, end = where
+        at = self._find(term)
+        if at is None or at is OMITTED:
+            return at
+        start, end = int(self._starts[at]), int(self._starts[at + 1])
+        present = [bool(count) for count in self._frequencies[at].tolist()]
         record = self._file.read(start, end)
-        count = (end - start) // 5
-        return np.frombuffer(record, dtype="<i4", count=count), np.frombuffer(record, dtype=np.uint8, offset=4 * count)
+        count = (end - start) // (4 + sum(present))
+        docs = np.frombuffer(record, dtype="<i4", count=count)
+        columns: list[np.ndarray | None] = []
+        offset = 4 * count
+        for here in present:
+            columns.append(np.frombuffer(record, dtype=np.uint8, count=count, offset=offset) if here else None)
+            offset += count if here else 0
+        return docs, columns
 
     def doc_frequency(self, field: str, term: bytes) -> int | None:
-        """How many of the segment's documents (deleted ones too, as Whoosh counts) hold ``term``;
-        None for a word the file leaves out."""
-        where = self._record(field, term)
-        if where is OMITTED:
+        """How many of the segment's documents (deleted ones too, as Whoosh counts) hold ``term`` in
+        ``field``; None for a word or field the file leaves out."""
+        index = self._field_index.get(field)
+        at = self._find(term) if index is not None else OMITTED
+        if at is OMITTED:
             return None
-        return 0 if where is None else (where[1] - where[0]) // 5
+        return 0 if at is None else int(self._frequencies[at, index])
 
-    def _record(self, field: str, term: bytes) -> Any:
-        """(start, end) of the word's record; None if the segment has no such word; or OMITTED."""
+    def _find(self, term: bytes) -> Any:
+        """The word's row; None if the segment has no such word; or OMITTED."""
         import numpy as np
 
-        found = self._fields.get(field)
-        if found is None or (field, term) in self._omitted:
+        if term in self._omitted:
             return OMITTED
-        keys, starts, width = found
-        if len(term) > width or not len(keys):
+        if len(term) > self._width or not len(self._keys):
             return None
-        at = int(np.searchsorted(keys, term))
-        if at == len(keys) or keys[at] != term:
+        at = int(np.searchsorted(self._keys, term))
+        if at == len(self._keys) or self._keys[at] != term:
             return None
-        return int(starts[at]), int(starts[at + 1])
+        return at
 
 
 def write(folder: Path, reader: Any) -> Path:
@@ -101,73 +111,105 @@ def write(folder: Path, reader: Any) -> Path:
     segment's deletions, which change; the file does not.
     """
     def body(out: BinaryIO) -> dict[str, Any]:
-        footer: dict[str, Any] = {"fields": {}, "omitted": []}
-        for field in FIELD_BOOSTS:
-            keys, starts, omitted = _write_records(out, reader, field)
-            footer["omitted"].extend([field, term.decode("utf-8")] for term in omitted)
-            footer["fields"][field] = _write_keys(out, keys, starts)
-        return footer
+        keys, starts, frequencies, omitted = _write_records(out, reader)
+        return {"fields": list(FIELD_BOOSTS), "omitted": [term.decode("utf-8") for term in omitted], **_write_keys(out, keys, starts, frequencies)}
 
     return write_segment_file(path_for(folder, reader.segment().segment_id(), SUFFIX), MAGIC, reader.doc_count_all(), body)
 
 
-def _write_records(out: Any, reader: Any, field: str) -> tuple[list[bytes], list[int], list[bytes]]:
-    """Write one record per word of ``field``; return the words kept, their records' offsets, and those left out."""
+def _write_records(out: Any, reader: Any) -> tuple[list[bytes], list[int], list[list[int]], list[bytes]]:
+    """Write one record per word of the searched fields: the documents holding it in any of them,
+    then its frequencies there, field by field (only the fields that have it).
+
+    Returns the words kept, their records' offsets, their document frequencies per field,
+    and the words left out (read from Whoosh).
+    """
     import numpy as np
 
+    fields = [field for field in FIELD_BOOSTS if field in reader.schema]
+    by_field = {field: set(_terms(reader, field)) for field in fields}
     keys: list[bytes] = []
     starts: list[int] = []
+    frequencies: list[list[int]] = []
     omitted: list[bytes] = []
-    if field not in reader.schema:
-        return keys, starts, omitted
-    for term, ids, tfs in _raw_postings(reader, field):
-        whole = tfs.astype(np.uint8)
-        if len(term) > MAX_KEY_BYTES or not len(ids) or not np.array_equal(whole, tfs) or tfs.min() < 1:
+    for term in sorted(set().union(*by_field.values())):
+        postings = [_raw_postings(reader, field, term) if term in by_field.get(field, ()) else None for field in FIELD_BOOSTS]
+        kept = _as_counts(postings)
+        if len(term) > MAX_KEY_BYTES or kept is None:
             omitted.append(term)
             continue
+        docs = np.unique(np.concatenate([found[0] for found in postings if found is not None]))
         keys.append(term)
         starts.append(out.tell())
-        out.write(ids.astype("<i4").tobytes())
-        out.write(whole.tobytes())
+        frequencies.append([0 if found is None else len(found[0]) for found in postings])
+        out.write(docs.astype("<i4").tobytes())
+        for field_postings in kept:
+            if field_postings is not None:
+                column = np.zeros(len(docs), dtype=np.uint8)
+                column[np.searchsorted(docs, field_postings[0])] = field_postings[1]
+                out.write(column.tobytes())
     starts.append(out.tell())
-    return keys, starts, omitted
+    return keys, starts, frequencies, omitted
 
 
-def _write_keys(out: Any, keys: list[bytes], starts: list[int]) -> dict[str, int]:
-    """Write a field's sorted words and record offsets, aligned for memory-mapping; return where."""
+def _as_counts(postings: "list[tuple[np.ndarray, np.ndarray] | None]") -> "list[tuple[np.ndarray, np.ndarray] | None] | None":
+    """Each field's (documents, frequencies as bytes); None if a frequency is not a whole number 1-255."""
+    import numpy as np
+
+    kept: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for found in postings:
+        if found is None:
+            kept.append(None)
+            continue
+        ids, tfs = found
+        counts = tfs.astype(np.uint8)
+        if not len(ids) or tfs.min() < 1 or not np.array_equal(counts, tfs):
+            return None
+        kept.append((ids, counts))
+    return kept
+
+
+def _write_keys(out: Any, keys: list[bytes], starts: list[int], frequencies: list[list[int]]) -> dict[str, int]:
+    """Write the sorted words, their records' offsets and frequencies, aligned for memory-mapping; return where."""
     import numpy as np
 
     width = max(map(len, keys), default=0)
     words = np.array(keys, dtype=f"S{max(width, 1)}")
     if len(words) > 1 and not bool(np.all(words[:-1] < words[1:])):
-        raise ValueError("a segment's words were not in byte order")  # (Whoosh keeps them so)
+        raise ValueError("the words were not in byte order")  # (numpy compares as Python does)
     _pad(out)
     keys_at = out.tell()
     out.write(words.tobytes())
     _pad(out)
     starts_at = out.tell()
     out.write(np.asarray(starts, dtype="<i8").tobytes())
-    return {"count": len(keys), "width": width, "keys": keys_at, "starts": starts_at}
+    _pad(out)
+    frequencies_at = out.tell()
+    out.write(np.asarray(frequencies or [[0] * len(FIELD_BOOSTS)], dtype="<i4").tobytes())
+    return {"count": len(keys), "width": width, "keys": keys_at, "starts": starts_at, "frequencies": frequencies_at}
 
 
 def _pad(out: Any) -> None:
     out.write(b"\0" * (-out.tell() % _ALIGN))
 
 
-def _raw_postings(reader: Any, field: str) -> "Iterator[tuple[bytes, np.ndarray, np.ndarray]]":
-    """(word, document numbers, frequencies) of every word of ``field`` in the segment, deletions ignored."""
+def _terms(reader: Any, field: str) -> "Iterator[bytes]":
+    """Every word of ``field`` in the segment."""
+    for (name, term), _ in reader._terms.items_from(field, b""):  # (the segment's own term table)
+        if name != field:
+            return
+        yield term
+
+
+def _raw_postings(reader: Any, field: str, term: bytes) -> "tuple[np.ndarray, np.ndarray]":
+    """(document numbers, frequencies) of ``term`` in ``field`` in the segment, deletions ignored."""
     import numpy as np
 
-    terms = reader._terms  # (the segment's own term table: its matchers do not filter deletions)
-    form = reader.schema[field].format
-    for (name, term), _ in terms.items_from(field, b""):
-        if name != field:
-            break
-        blocks = list(decoded_blocks(terms.matcher(field, term, form)))
-        if blocks:
-            yield term, np.concatenate([ids for ids, _ in blocks]), np.concatenate([tfs for _, tfs in blocks])
-        else:
-            yield term, np.empty(0, np.int64), np.empty(0)
+    terms = reader._terms  # (its matchers do not filter deletions)
+    blocks = list(decoded_blocks(terms.matcher(field, term, reader.schema[field].format)))
+    if not blocks:
+        return np.empty(0, np.int64), np.empty(0)
+    return np.concatenate([ids for ids, _ in blocks]), np.concatenate([tfs for _, tfs in blocks])
 
 
 def decoded_blocks(matcher: Any) -> "Iterator[tuple[np.ndarray, np.ndarray]]":

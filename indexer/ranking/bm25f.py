@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
@@ -75,7 +75,11 @@ def bm25f_scores(
     averages = {field: searcher.avg_field_length(field) or 1.0 for field in FIELD_BOOSTS}
     scores = np.zeros(searcher.doc_count_all(), dtype=np.float64)
     for text, query_weight in _rarest_first(held, words):
-        parts = [
+        found = _from_term_arrays(held, text, averages, clock)
+        if found is not None:
+            _add(scores, *found, total_docs, query_weight)
+            continue
+        parts = [  # (a segment without its postings file, or a word the file leaves out: Whoosh's postings)
             (docnums, weight * tfs / (1 - b + b * lengths / averages[field]))
             for field, weight in FIELD_BOOSTS.items()
             for b in (FIELD_B.get(field, DEFAULT_B),)
@@ -117,44 +121,83 @@ def _add_saturated(scores: "np.ndarray", parts: "list[tuple[np.ndarray, np.ndarr
         return
     holders, which = np.unique(docnums, return_inverse=True)
     tf = np.bincount(which, weights=np.concatenate([values for _, values in parts]), minlength=len(holders))
+    _add(scores, holders, tf, total_docs, boost)
+
+
+def _add(scores: "np.ndarray", holders: "np.ndarray", tf: "np.ndarray", total_docs: int, boost: float) -> None:
+    """Add one term's saturated, idf-weighted score to ``scores``: ``holders`` (distinct) hold it, ``tf``
+    their pseudo-frequencies."""
     df = len(holders)
+    if not df:
+        return
     idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
     scores[holders] += idf * tf * (K1 + 1) / (tf + K1)
 
 
-def _postings(held: HeldSearcher, field: str, text: str, clock: Clock) -> "Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]":
-    """Yield (document numbers, term frequencies, field lengths) of live documents holding the term.
+def _from_term_arrays(
+    held: HeldSearcher, text: str, averages: dict[str, float], clock: Clock
+) -> "tuple[np.ndarray, np.ndarray] | None":
+    """(live documents holding the word in any searched field, their pseudo-frequencies), from every
+    segment's postings file; None where a segment has none, or its file leaves the word out.
 
-    From each segment's postings file where it has the term (one read), else from
-    Whoosh's postings a block at a time; stops early once ``clock`` has run out.
+    A document's field parts are summed in field order, as :func:`_add_saturated` sums them
+    (a field without the word adds 0.0, which changes no sum): the same scores, to the bit.
     """
+    import numpy as np
+
+    readers = held.searcher.reader().leaf_readers()
+    term = held.searcher.schema[next(iter(FIELD_BOOSTS))].to_bytes(text)  # (the searched fields share one analyzer)
+    holders: list[np.ndarray] = []
+    frequencies: list[np.ndarray] = []
+    for leaf, (reader, offset) in enumerate(readers):
+        if clock.over():
+            break
+        arrays = held.term_arrays(leaf)
+        found = arrays.postings(term) if arrays is not None else OMITTED
+        if found is OMITTED:
+            return None
+        if found is None:
+            continue
+        docs, columns = found
+        docs = docs.astype(np.int64)
+        tf: np.ndarray | None = None
+        for (field, weight), column in zip(FIELD_BOOSTS.items(), columns):
+            if column is not None:
+                b = FIELD_B.get(field, DEFAULT_B)
+                part = weight * column / (1 - b + b * held.field_length_array(leaf, field)[docs] / averages[field])
+                tf = part if tf is None else tf + part
+        if tf is None:
+            continue
+        if reader.has_deletions():
+            live = ~np.isin(docs, held.deleted_array(leaf), assume_unique=True)
+            docs, tf = docs[live], tf[live]
+        holders.append(docs + offset)
+        frequencies.append(tf)
+    if not holders:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    return np.concatenate(holders), np.concatenate(frequencies)
+
+
+def _postings(held: HeldSearcher, field: str, text: str, clock: Clock) -> "Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]":
+    """Yield (document numbers, term frequencies, field lengths) of live documents holding the term,
+    from Whoosh's postings a block at a time; stops early once ``clock`` has run out."""
     import numpy as np
 
     for leaf, (reader, offset) in enumerate(held.searcher.reader().leaf_readers()):  # also a single-segment index
         if clock.over():
             return
-        arrays = held.term_arrays(leaf)
-        schema = reader.schema
-        found = arrays.postings(field, schema[field].to_bytes(text)) if arrays is not None and field in schema else OMITTED
-        if found is None:
+        try:
+            matcher = reader.postings(field, text)
+        except TermNotFound:
             continue
-        if found is OMITTED:
-            try:
-                matcher = reader.postings(field, text)
-            except TermNotFound:
-                continue
-            if isinstance(matcher, FilterMatcher):
-                # A segment with deletions wraps its postings in a filter that steps one posting at
-                # a time (a third of a search's time after any update): read the postings a block at
-                # a time and drop the deleted ones here.
-                matcher = matcher.child
-            blocks: Iterable[tuple[np.ndarray, np.ndarray]] = decoded_blocks(matcher)
-        else:
-            ids, frequencies = found
-            blocks = [(ids.astype(np.int64), frequencies.astype(np.float64))]
+        deleted = None
+        if isinstance(matcher, FilterMatcher):
+            # A segment with deletions wraps its postings in a filter that steps one posting at
+            # a time (a third of a search's time after any update): read the postings a block at
+            # a time and drop the deleted ones here.
+            deleted, matcher = held.deleted_array(leaf), matcher.child
         lengths = held.field_length_array(leaf, field)
-        deleted = held.deleted_array(leaf) if reader.has_deletions() else None
-        for ids, tfs in blocks:
+        for ids, tfs in decoded_blocks(matcher):
             if clock.over():
                 return
             if deleted is not None and len(deleted):
