@@ -172,6 +172,8 @@ def test_document_frequencies_are_whooshs(synthetic_index: tuple[Path, Path]) ->
             for term in list(searcher.reader().lexicon(field))[:200]:
                 text = term.decode("utf-8")
                 assert held.doc_frequency(field, text) == searcher.doc_frequency(field, text)
+                assert held.most_documents(text, FIELD_BOOSTS) == max(searcher.doc_frequency(name, text) for name in FIELD_BOOSTS)
+                assert held.most_documents(text, ["answer", "title"]) == max(searcher.doc_frequency(name, text) for name in ("answer", "title"))
                 checked += 1
             assert held.doc_frequency(field, "zzznowhere") == 0
         assert checked > 200

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -183,6 +183,31 @@ class HeldSearcher:
                 return int(self.searcher.doc_frequency(field, text))
             total += found
         return total
+
+    def most_documents(self, text: str, fields: Iterable[str]) -> int:
+        """The largest of ``text``'s document frequencies in ``fields`` (how common a word is),
+        looked up once a segment in the postings files, which keep every field's."""
+        fields = list(fields)
+        searcher = self.searcher
+        columns = self._frequency_columns(fields)
+        if columns is None:
+            return max((self.doc_frequency(field, text) for field in fields), default=0)
+        term = searcher.schema[fields[0]].to_bytes(text)
+        totals = [0] * len(columns)
+        for leaf in range(len(self._leaves)):
+            arrays = self.term_arrays(leaf)
+            row = arrays.frequencies(term) if arrays is not None else None
+            if row is None:
+                return max((self.doc_frequency(field, text) for field in fields), default=0)
+            totals = [total + row[column] for total, column in zip(totals, columns)]
+        return max(totals, default=0)
+
+    def _frequency_columns(self, fields: list[str]) -> list[int] | None:
+        """Where ``fields`` are in a postings file's rows; None if one is not a searched field."""
+        from indexer.index.schema import FIELD_BOOSTS
+
+        order = list(FIELD_BOOSTS)
+        return [order.index(field) for field in fields] if fields and all(field in order for field in fields) else None
 
     def close(self) -> None:
         self.searcher.close()

@@ -90,6 +90,14 @@ class TermArrays:
             return None
         return 0 if at is None else int(self._frequencies[at, index])
 
+    def frequencies(self, term: bytes) -> list[int] | None:
+        """``term``'s document frequency in each searched field (FIELD_BOOSTS order; deleted documents
+        too); None for a word the file leaves out."""
+        at = self._find(term)
+        if at is OMITTED:
+            return None
+        return [0] * len(FIELD_BOOSTS) if at is None else [int(count) for count in self._frequencies[at].tolist()]
+
     def _find(self, term: bytes) -> Any:
         """The word's row; None if the segment has no such word; or OMITTED."""
         import numpy as np

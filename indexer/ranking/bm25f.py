@@ -103,7 +103,7 @@ def _rarest_first(held: HeldSearcher, words: dict[str, float]) -> list[tuple[str
     """
     if len(words) <= SHORT_QUERY_WORDS:
         return list(words.items())
-    frequency = {text: max(held.doc_frequency(field, text) for field in FIELD_BOOSTS) for text in words}
+    frequency = {text: held.most_documents(text, FIELD_BOOSTS) for text in words}
     return sorted(words.items(), key=lambda item: (frequency[item[0]], item[0]))
 
 

@@ -95,13 +95,13 @@ class Highlighter:
                 held |= terms_of(match.group()) & terms
         return frozenset(held)
 
-    def mark(self, text: str) -> str:
-        """Escape ``text`` and wrap every matching word in ``<mark>``."""
-        return _render(text, self._spans(text), 0, len(text))
+    def mark(self, text: str, found: list[tuple[int, int, frozenset[str]]] | None = None) -> str:
+        """Escape ``text`` and wrap every matching word in ``<mark>`` (``found``: its :meth:`matches`, if known)."""
+        return _render(text, self._spans(text, found), 0, len(text))
 
-    def matched_forms(self, text: str) -> list[str]:
+    def matched_forms(self, text: str, found: list[tuple[int, int, frozenset[str]]] | None = None) -> list[str]:
         """Return the distinct words of ``text`` (lower-cased) that match the query."""
-        return list(dict.fromkeys(text[start:end].lower() for start, end, _ in self._spans(text)))
+        return list(dict.fromkeys(text[start:end].lower() for start, end, _ in self._spans(text, found)))
 
     def snippet(self, text: str, size: int = 220, found: list[tuple[int, int, frozenset[str]]] | None = None) -> Snippet:
         """Pick the window of about ``size`` characters with the most distinct matches.

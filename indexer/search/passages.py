@@ -59,6 +59,7 @@ def best_passage(
     weight_of: Callable[[str], float],
     similarity: Callable[[list[str]], Sequence[float]] | None = None,
     words: Sequence[float] | None = None,
+    found_in: Callable[[int], list[tuple[int, int, frozenset[str]]]] | None = None,
 ) -> ScoredPassage | None:
     """The passage that best answers the query, or None for an empty answer.
 
@@ -66,6 +67,7 @@ def best_passage(
         the weight of the distinct query terms it holds over the query's total.
     :param similarity: the cosine of the query with each text, when ranking by meaning.
     :param words: the passages' :func:`word_scores`, if already known.
+    :param found_in: a passage's (index's) :meth:`Highlighter.matches`, if already known.
     """
     if not passages:
         return None
@@ -79,7 +81,9 @@ def best_passage(
         scores = list(words)
     best = max(range(len(passages)), key=lambda index: (scores[index], -index))
     chosen = passages[best]
-    return ScoredPassage(chosen, scores[best], highlighter.mark(chosen.text) if highlighter.terms else html.escape(chosen.text))
+    if not highlighter.terms:
+        return ScoredPassage(chosen, scores[best], html.escape(chosen.text))
+    return ScoredPassage(chosen, scores[best], highlighter.mark(chosen.text, found_in(best) if found_in is not None else None))
 
 
 def word_scores(
@@ -134,7 +138,7 @@ class PassageReader:
         # Rarity over every text field, not the answers alone: "what" is rare in answers but in nearly
         # every question and title, and must not outweigh the words that say what is asked.
         self.weight_of = functools.cache(idf_weight(
-            lambda term: max(held.doc_frequency(field, term) for field in RARITY_FIELDS), searcher.doc_count()
+            lambda term: held.most_documents(term, RARITY_FIELDS), searcher.doc_count()
         ))
         self.similarity: Callable[[list[str]], list[float]] | None = None
         self.read_count = 0
@@ -191,7 +195,21 @@ class PassageReader:
         """The best passage of one answer (its parts); the first few results' by meaning too."""
         self.read_count += 1
         similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
-        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, self._word_scores_of(parts))
+        return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, self._word_scores_of(parts), self._found_in(parts))
+
+    def _found_in(self, parts: AnswerParts) -> Callable[[int], list[tuple[int, int, frozenset[str]]]] | None:
+        """A passage's (index's) matches, taken from its answer's (None if the passages are not placed)."""
+        places = parts.places
+        if places is None:
+            return None
+        found = self.matches(parts)
+        starts = [start for start, _, _ in found]
+
+        def inside(index: int) -> list[tuple[int, int, frozenset[str]]]:
+            start, end = places[index]
+            return [(a - start, b - start, hit) for a, b, hit in found[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]]
+
+        return inside
 
     def read(self, parts: AnswerParts, url: str) -> tuple[str, str, float]:
         """The passage's marked HTML, its url, and its score."""

@@ -30,12 +30,12 @@ MAX_WORD_FOR_CORRECTION = 30
 class Speller:
     """Spelling help over one searcher (cheap to create per request)."""
 
-    def __init__(self, searcher: Searcher, vocabulary: Vocabulary, doc_frequency: Callable[[str, str], int] | None = None) -> None:
-        """:param doc_frequency: (field, term) -> documents holding it; the searcher's by default
-        (a service passes its held searcher's, read from the postings files)."""
+    def __init__(self, searcher: Searcher, vocabulary: Vocabulary, most_documents: Callable[[str], int] | None = None) -> None:
+        """:param most_documents: a stem -> the most documents holding it in one text field; by the
+        searcher by default (a service passes its held searcher's, read from the postings files)."""
         self.searcher = searcher
         self.vocabulary = vocabulary
-        self._doc_frequency = doc_frequency or searcher.doc_frequency
+        self._most_documents = most_documents or (lambda stem: max(searcher.doc_frequency(field, stem) for field in _TEXT_FIELDS))
         self._frequencies: dict[str, int | None] = {}
         self._analyzer = text_analyzer()
 
@@ -50,9 +50,7 @@ class Speller:
         stems = [token.text for token in self._analyzer(word)]
         if not stems:
             return None
-        return min(
-            max(self._doc_frequency(field, stem) for field in _TEXT_FIELDS) for stem in stems
-        )
+        return min(self._most_documents(stem) for stem in stems)
 
     def unmatched(self, words: tuple[str, ...]) -> list[str]:
         """Return the query words that no article contains."""
