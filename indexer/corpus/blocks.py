@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from indexer.corpus.rendering import plain_text
 
@@ -30,8 +30,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"\w+")
 
 
-@dataclass(frozen=True)
-class Passage:
+class Passage(NamedTuple):
+    """A sentence, or a short block kept whole (a tuple: a results page makes hundreds)."""
+
     block: int  # which block of the answer (1-based, as the page's passage-N ids)
     text: str
 

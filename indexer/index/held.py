@@ -119,6 +119,15 @@ class HeldSearcher:
                 dtype=np.uint32, count=reader.doc_count_all())
         return found
 
+    def length_norms(self, leaf: int, field: str, b: float, average: float) -> "np.ndarray":
+        """BM25's length normalisation of every document of the ``leaf``-th segment in ``field``,
+        ``1 - b + b * length / average``, made once (the same arithmetic as made per query)."""
+        key = ("norms", leaf, field, b, average)
+        found = self._read.get(key)
+        if found is None:
+            found = self._read[key] = 1 - b + b * self.field_length_array(leaf, field) / average
+        return found
+
     def deleted_array(self, leaf: int) -> "np.ndarray":
         """The deleted document numbers of the ``leaf``-th segment (sorted), read once."""
         import numpy as np

@@ -56,7 +56,7 @@ class Listings:
         import numpy as np
 
         self._file = file = SegmentFile(path_for(folder, segment_id, SUFFIX), MAGIC, documents)
-        self._offsets: "np.ndarray" = np.memmap(file.path, dtype="<i8", mode="r", offset=file.footer["offsets"], shape=(documents + 1,))
+        self._offsets: "np.ndarray" = np.asarray(np.memmap(file.path, dtype="<i8", mode="r", offset=file.footer["offsets"], shape=(documents + 1,)))
 
     def get(self, docnum: int) -> Listing:
         """The listing of the segment's document ``docnum``.

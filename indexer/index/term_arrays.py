@@ -54,9 +54,9 @@ class TermArrays:
         if footer["fields"] != list(FIELD_BOOSTS):
             raise ValueError(f"{file.path}: written for the fields {footer['fields']}")
         self._width = width
-        self._keys = np.memmap(file.path, dtype=f"S{max(width, 1)}", mode="r", offset=footer["keys"], shape=(count,)) if count else np.empty(0, "S1")
-        self._starts = np.memmap(file.path, dtype="<i8", mode="r", offset=footer["starts"], shape=(count + 1,))
-        self._frequencies = np.memmap(file.path, dtype="<i4", mode="r", offset=footer["frequencies"], shape=(max(count, 1), len(FIELD_BOOSTS)))
+        self._keys = np.asarray(np.memmap(file.path, dtype=f"S{max(width, 1)}", mode="r", offset=footer["keys"], shape=(count,))) if count else np.empty(0, "S1")
+        self._starts = np.asarray(np.memmap(file.path, dtype="<i8", mode="r", offset=footer["starts"], shape=(count + 1,)))
+        self._frequencies = np.asarray(np.memmap(file.path, dtype="<i4", mode="r", offset=footer["frequencies"], shape=(max(count, 1), len(FIELD_BOOSTS))))
         self._omitted = {term.encode("utf-8") for term in footer["omitted"]}
         self._field_index = {field: index for index, field in enumerate(FIELD_BOOSTS)}
 

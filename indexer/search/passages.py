@@ -104,9 +104,11 @@ def word_scores(
         held = [highlighter.terms_in(passage.text) for passage in passages]
     else:
         starts = [start for start, _, _ in found]
-        held = [frozenset().union(*(hit for _, _, hit in found[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]))
-                for start, end in places]
-    return [min(1.0, math.fsum(weight_of(term) for term in terms) / total) for terms in held]
+        held = []
+        for start, end in places:
+            first, last = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+            held.append(frozenset().union(*(hit for _, _, hit in found[first:last])) if last > first else frozenset())
+    return [min(1.0, math.fsum(weight_of(term) for term in terms) / total) if terms else 0.0 for terms in held]
 
 
 def meaning_candidates(words: Sequence[float]) -> list[int]:
