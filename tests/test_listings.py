@@ -17,13 +17,9 @@ from indexer.index.listings import SUFFIX, Listings, listing_of
 from indexer.index.schema import unpack_article
 from indexer.index.segment_files import path_for
 from support.corpora import SAMPLE_CORPUS
+from support.segments import live_folder, segment_ids
 
 QUERIES = ["how does the body keep its temperature steady", "tolerance", "entropy heat", "why do we forget", "supply and demand"]
-
-
-def live_folder(index: Path) -> Path:
-    store = IndexStore(index)
-    return store.root / store.require_pointer().dir
 
 
 def pages(index: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> list[list[dict[str, object]]]:
@@ -65,11 +61,7 @@ def test_pages_are_the_same_from_the_listings_after_an_update(sample: tuple[Path
     articles[1].write_text(articles[1].read_text("utf-8").replace("answer: ", "answer: Entropy and heat. ", 1), "utf-8")
     update_index(corpus, index)
     folder = live_folder(index)
-    store = IndexStore(index)
-    ix = store.open(store.require_pointer())
-    segments = [segment.segment_id() for segment in ix._segments()]
-    ix.close()
-    assert sorted(path.name for path in folder.glob(f"*{SUFFIX}")) == sorted(f"{segment}{SUFFIX}" for segment in segments)
+    assert sorted(path.name for path in folder.glob(f"*{SUFFIX}")) == sorted(f"{segment}{SUFFIX}" for segment in segment_ids(index))
     read: list[object] = []
     real = Listings.get
     monkeypatch.setattr(Listings, "get", lambda self, docnum: read.append(docnum) or real(self, docnum))

@@ -18,22 +18,9 @@ from indexer.index.schema import FIELD_BOOSTS
 from indexer.index.segment_files import path_for
 from indexer.index.term_arrays import SUFFIX, TermArrays, decoded_blocks
 from support.corpora import write_synthetic
+from support.segments import live_folder, segment_ids
 
 QUERIES = ["entropy photon", "vaccine antibody memory", "acid buffer equilibrium catalyst", "treaty", "synthetic 7"]
-
-
-def live_folder(index: Path) -> Path:
-    store = IndexStore(index)
-    return store.root / store.require_pointer().dir
-
-
-def segment_ids(index: Path) -> list[str]:
-    store = IndexStore(index)
-    ix = store.open(store.require_pointer())
-    try:
-        return [segment.segment_id() for segment in ix._segments()]
-    finally:
-        ix.close()
 
 
 def scored(index: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> list[list[tuple[str, float]]]:
