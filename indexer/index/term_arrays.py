@@ -4,11 +4,13 @@ Whoosh keeps a word's postings as pickled, zlib-compressed blocks of about a
 hundred documents; unpickling and inflating them was half of a plain query's
 time at 100,000 articles (tests/bench/RESULTS.md). Beside each segment, build
 and update write ``MAIN_<segment>.terms``: for every word of the searched
-fields, the segment's documents holding it (int32) and its frequency in each
-(uint8), one record a word, and the words of each field sorted. A searcher
-memory-maps the sorted words (a binary search touches a few pages) and reads a
-word's record with one ``pread``: through the page cache, which every worker
-shares, and into memory that is freed when the query ends.
+fields, one record: the segment's documents holding it in any of them (int32),
+then its frequency in each (a byte) for each field that has it; beside the
+records, the words sorted and each word's document frequency per field. BM25F
+sums a word's fields before saturating it, so one record a word serves it
+whole. A searcher memory-maps the sorted words (a binary search touches a few
+pages) and reads a word's record with one ``pread``: through the page cache,
+which every worker shares, and into memory that is freed when the query ends.
 
 The file is a cache of what Whoosh holds, never the index of record. A segment
 without it (an index written before it, one still being written, one a later
