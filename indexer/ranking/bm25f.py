@@ -64,8 +64,9 @@ def bm25f_scores(
 ) -> Scores:
     """Score every document holding any of ``words`` (term -> query weight) or ``extra`` (field, term) pairs.
 
-    Each term's postings are read a block at a time into arrays, so a term's
-    contribution to every document holding it is a few numpy operations.
+    A word's postings come as arrays from each segment's postings file
+    (:mod:`indexer.index.term_arrays`), or from Whoosh's blocks where a segment has
+    none, so its contribution to every document holding it is a few numpy operations.
     """
     import numpy as np
 
