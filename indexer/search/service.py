@@ -18,7 +18,7 @@ from whoosh import query as wq
 from indexer.corpus.articles import Article
 from indexer.index.held import HeldSearcher
 from indexer.index.listings import Listing, listing_of
-from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST, unpack_article
+from indexer.index.schema import KEYWORD_BOOST, unpack_article
 from indexer.index.store import IndexStore, Pointer
 from indexer.search.filters import (
     FilterError,
@@ -145,7 +145,7 @@ class SearchService:
         if not positive_terms(parsed.query):
             return []
         keep = parse_filters(subject).keep(held)
-        speller = Speller(held.searcher, generation.vocabulary(), _most_documents(held))
+        speller = Speller.of(held, generation.vocabulary())
         ranked, _, _ = self._ranked_or_retried(
             held, generation, parsed, limit, keep, None, speller.unmatched(parsed.words), _suggestion(speller, parsed),
             self._semantic_of(held, generation),
@@ -215,7 +215,7 @@ class SearchService:
         if not terms:
             return SearchResults(query=parsed.text, total=0, page=page, per_page=per_page, took_ms=_ms(started),
                                  suggestion=None, facets={}, results=(), subjects=filters.subjects, years=filters.years, sort=sort)
-        speller = Speller(held.searcher, generation.vocabulary(), _most_documents(held))
+        speller = Speller.of(held, generation.vocabulary())
         suggestion_of = _suggestion(speller, parsed)
         order = newest_first(held) if sort == "newest" else None
         keep = filters.keep(held)
@@ -301,7 +301,7 @@ class SearchService:
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Complete a partial query from titles, keywords and indexed words."""
         held, generation = self._pool.acquire()
-        return Speller(held.searcher, generation.vocabulary(), _most_documents(held)).complete(prefix, limit)
+        return Speller.of(held, generation.vocabulary()).complete(prefix, limit)
 
     def highlighter(self, text: str) -> Highlighter:
         """A highlighter for a query's terms (for marking an article page)."""
@@ -312,11 +312,6 @@ class SearchService:
         held, generation = self._pool.acquire()
         pointer = generation.pointer
         return {"documents": held.searcher.doc_count(), "generation": pointer.generation, "built_at": pointer.built_at, "updated_at": pointer.updated_at}
-
-
-def _most_documents(held: HeldSearcher) -> Callable[[str], int]:
-    """A stem -> the most documents holding it in one text field (for the speller)."""
-    return lambda stem: held.most_documents(stem, FIELD_BOOSTS)
 
 
 def _suggestion(speller: Speller, parsed: ParsedQuery) -> Callable[[], str | None]:

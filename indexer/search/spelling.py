@@ -13,6 +13,7 @@ from typing import Callable
 from whoosh.searching import Searcher
 
 from indexer.index.analysis import text_analyzer
+from indexer.index.held import HeldSearcher
 from indexer.index.vocabulary import Vocabulary
 from indexer.search.query import clean
 
@@ -38,6 +39,11 @@ class Speller:
         self._most_documents = most_documents or (lambda stem: max(searcher.doc_frequency(field, stem) for field in _TEXT_FIELDS))
         self._frequencies: dict[str, int | None] = {}
         self._analyzer = text_analyzer()
+
+    @classmethod
+    def of(cls, held: HeldSearcher, vocabulary: Vocabulary) -> "Speller":
+        """A speller over a held searcher: its words' frequencies read from the postings files."""
+        return cls(held.searcher, vocabulary, lambda stem: held.most_documents(stem, _TEXT_FIELDS))
 
     def _frequency(self, word: str) -> int | None:
         """Documents containing ``word`` in any text field; None for a stop word (asked once a word)."""
