@@ -29,6 +29,7 @@ from whoosh.index import Index
 from whoosh.searching import Searcher
 
 from indexer.index.listings import Listing, Listings
+from indexer.index.schema import FIELD_BOOSTS
 from indexer.index.term_arrays import TermArrays
 
 __all__ = ["HeldSearcher", "open_held", "HELD_COLUMNS"]
@@ -178,45 +179,29 @@ class HeldSearcher:
         return found
 
     def doc_frequency(self, field: str, text: str) -> int:
-        """Whoosh's ``doc_frequency``, from the segments' postings files where they have the word
-        (a binary search in each, where Whoosh reads its term table through a file buffer)."""
-        schema = self.searcher.schema
-        if field not in schema:
-            return 0
-        term = schema[field].to_bytes(text)
-        total = 0
-        for leaf in range(len(self._leaves)):
-            arrays = self.term_arrays(leaf)
-            found = arrays.doc_frequency(field, term) if arrays is not None else None
-            if found is None:
-                return int(self.searcher.doc_frequency(field, text))
-            total += found
-        return total
+        """Whoosh's ``doc_frequency``, from the segments' postings files where they have the word."""
+        return self.most_documents(text, [field])
 
     def most_documents(self, text: str, fields: Iterable[str]) -> int:
-        """The largest of ``text``'s document frequencies in ``fields`` (how common a word is),
-        looked up once a segment in the postings files, which keep every field's."""
+        """The largest of ``text``'s document frequencies in ``fields`` (how common a word is), from
+        its row of per-field frequencies in each segment's postings file (a binary search, where
+        Whoosh reads its term table through a file buffer, field by field); Whoosh's where a
+        segment has no file, the file leaves the word out, or a field is not a searched one."""
         fields = list(fields)
         searcher = self.searcher
-        columns = self._frequency_columns(fields)
-        if columns is None:
-            return max((self.doc_frequency(field, text) for field in fields), default=0)
-        term = searcher.schema[fields[0]].to_bytes(text)
-        totals = [0] * len(columns)
-        for leaf in range(len(self._leaves)):
-            arrays = self.term_arrays(leaf)
-            row = arrays.frequencies(term) if arrays is not None else None
-            if row is None:
-                return max((self.doc_frequency(field, text) for field in fields), default=0)
-            totals = [total + row[column] for total, column in zip(totals, columns)]
-        return max(totals, default=0)
-
-    def _frequency_columns(self, fields: list[str]) -> list[int] | None:
-        """Where ``fields`` are in a postings file's rows; None if one is not a searched field."""
-        from indexer.index.schema import FIELD_BOOSTS
-
         order = list(FIELD_BOOSTS)
-        return [order.index(field) for field in fields] if fields and all(field in order for field in fields) else None
+        if fields and all(field in order for field in fields):
+            term = searcher.schema[fields[0]].to_bytes(text)
+            totals = [0] * len(order)
+            for leaf in range(len(self._leaves)):
+                arrays = self.term_arrays(leaf)
+                row = arrays.frequencies(term) if arrays is not None else None
+                if row is None:
+                    break
+                totals = [total + count for total, count in zip(totals, row)]
+            else:
+                return max(totals[order.index(field)] for field in fields)
+        return max((int(searcher.doc_frequency(field, text)) for field in fields), default=0)
 
     def close(self) -> None:
         self.searcher.close()

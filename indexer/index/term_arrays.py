@@ -60,7 +60,6 @@ class TermArrays:
         self._starts = np.asarray(np.memmap(file.path, dtype="<i8", mode="r", offset=footer["starts"], shape=(count + 1,)))
         self._frequencies = np.asarray(np.memmap(file.path, dtype="<i4", mode="r", offset=footer["frequencies"], shape=(max(count, 1), len(FIELD_BOOSTS))))
         self._omitted = {term.encode("utf-8") for term in footer["omitted"]}
-        self._field_index = {field: index for index, field in enumerate(FIELD_BOOSTS)}
 
     def postings(self, term: bytes) -> "tuple[np.ndarray, list[np.ndarray | None]] | None":
         """The segment-local documents holding ``term`` in any searched field (ascending), and its
@@ -82,15 +81,6 @@ class TermArrays:
             columns.append(np.frombuffer(record, dtype=np.uint8, count=count, offset=offset) if here else None)
             offset += count if here else 0
         return docs, columns
-
-    def doc_frequency(self, field: str, term: bytes) -> int | None:
-        """How many of the segment's documents (deleted ones too, as Whoosh counts) hold ``term`` in
-        ``field``; None for a word or field the file leaves out."""
-        index = self._field_index.get(field)
-        at = self._find(term) if index is not None else OMITTED
-        if at is OMITTED:
-            return None
-        return 0 if at is None else int(self._frequencies[at, index])
 
     def frequencies(self, term: bytes) -> list[int] | None:
         """``term``'s document frequency in each searched field (FIELD_BOOSTS order; deleted documents

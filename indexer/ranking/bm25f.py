@@ -22,9 +22,9 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from indexer.index.held import HeldSearcher
+from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST
 from indexer.index.term_arrays import OMITTED, decoded_blocks
 from indexer.ranking.scores import Scores
-from indexer.index.schema import FIELD_BOOSTS, KEYWORD_BOOST
 
 if TYPE_CHECKING:
     import numpy as np

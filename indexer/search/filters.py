@@ -54,7 +54,8 @@ class Filters:
             return None
         subject_codes, subject_names = held.codes("subject")
         year_codes, years = held.codes("date", year_of)
-        return Passing(_allowed(subject_codes, subject_names, self.subjects), _allowed(year_codes, years, self.years))
+        return Passing([(codes, passes) for codes, passes in ((subject_codes, _passes(subject_names, self.subjects)),
+                                                               (year_codes, _passes(years, self.years))) if passes is not None])
 
     def facets(self, held: HeldSearcher, matches: Scores) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         """Count ``matches`` per subject (within the year filter) and per year (within the subject filter).
@@ -70,8 +71,8 @@ class Filters:
         year_codes, years = held.codes("date", year_of)
         docnums = matches.docs
         subjects_of, years_of = subject_codes[docnums], year_codes[docnums]
-        in_years = _chosen(years_of, years, self.years)  # passes the year filter
-        in_subjects = _chosen(subjects_of, subject_names, self.subjects)
+        in_years = _passing(years_of, _passes(years, self.years))  # passes the year filter
+        in_subjects = _passing(subjects_of, _passes(subject_names, self.subjects))
         subject_counts = np.bincount(subjects_of[in_years], minlength=len(subject_names))
         dated = years_of[in_subjects]
         year_counts = np.bincount(dated[dated >= 0], minlength=len(years))
@@ -88,17 +89,18 @@ class Filters:
 class Passing:
     """The documents that pass a search's filters: one at a time, or an array of them at once.
 
-    Each facet is a document's code in its column (:meth:`HeldSearcher.codes`) and
-    whether each code passes; a facet without a filter passes every document.
+    Each filtered facet is each document's code in its column (:meth:`HeldSearcher.codes`)
+    and whether each code passes (:func:`_passes`).
     """
 
-    def __init__(self, *facets: "tuple[np.ndarray, np.ndarray] | None") -> None:
-        self._facets = [facet for facet in facets if facet is not None]
+    def __init__(self, facets: "list[tuple[np.ndarray, np.ndarray]]") -> None:
+        self._facets = facets
 
     def __call__(self, docnum: int) -> bool:
         return all(bool(passes[codes[docnum]]) for codes, passes in self._facets)
 
     def mask(self, docnums: "np.ndarray") -> "np.ndarray":
+        """One bool per document number of an array."""
         import numpy as np
 
         kept = np.ones(len(docnums), dtype=bool)
@@ -107,27 +109,24 @@ class Passing:
         return kept
 
 
-def _allowed(codes: "np.ndarray", values: list[Any], chosen: Iterable[Any]) -> "tuple[np.ndarray, np.ndarray] | None":
-    """(each document's code, whether each code is chosen), or None when nothing is chosen.
+def _passes(values: list[Any], chosen: Iterable[Any]) -> "np.ndarray | None":
+    """Whether each code (an index into ``values``) is chosen, or None when nothing is.
 
-    A code of -1 (no value: an undated article) indexes the last entry, which is False.
+    One entry more, False, for code -1 (no value: an undated article), which indexes the last.
     """
     import numpy as np
 
     wanted = set(chosen)
     if not wanted:
         return None
-    return codes, np.array([value in wanted for value in values] + [False], dtype=bool)
+    return np.array([value in wanted for value in values] + [False], dtype=bool)
 
 
-def _chosen(codes: "np.ndarray", values: list[Any], chosen: Iterable[Any]) -> "np.ndarray":
-    """Which of ``codes`` (indexes into ``values``; -1: none) stand for a chosen value (all, when none is chosen)."""
+def _passing(codes: "np.ndarray", passes: "np.ndarray | None") -> "np.ndarray":
+    """Which of ``codes`` pass (all, when nothing is chosen)."""
     import numpy as np
 
-    wanted = set(chosen)
-    if not wanted:
-        return np.ones(len(codes), dtype=bool)
-    return np.isin(codes, [code for code, value in enumerate(values) if value in wanted])
+    return np.ones(len(codes), dtype=bool) if passes is None else passes[codes]
 
 
 def parse_filters(subject: str | Iterable[str] | None = None, year: int | str | Iterable[int | str] | None = None) -> Filters:

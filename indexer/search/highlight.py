@@ -83,18 +83,6 @@ class Highlighter:
         """Return (start, end, term) of each word of ``text`` that matches a query term."""
         return [(start, end, min(hit)) for start, end, hit in (self.matches(text) if found is None else found)]
 
-    def terms_in(self, text: str) -> frozenset[str]:
-        """The query terms that words of ``text`` analyse to (only likely words are analysed)."""
-        if self._candidates is None or not text:
-            return frozenset()
-        held: set[str] = set()
-        terms = self.terms
-        for candidate in self._candidates.finditer(text):
-            match = _WORD.match(text, candidate.start())
-            if match is not None:
-                held |= terms_of(match.group()) & terms
-        return frozenset(held)
-
     def mark(self, text: str, found: list[tuple[int, int, frozenset[str]]] | None = None) -> str:
         """Escape ``text`` and wrap every matching word in ``<mark>`` (``found``: its :meth:`matches`, if known)."""
         return _render(text, self._spans(text, found), 0, len(text))

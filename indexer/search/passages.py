@@ -101,13 +101,11 @@ def word_scores(
     # (the query's terms each passage holds, found as the highlighter finds them: a passage's
     # score counts the words it will show marked, and only likely words are analysed)
     if places is None or found is None:
-        held = [highlighter.terms_in(passage.text) for passage in passages]
+        inside: list[Sequence[tuple[int, int, frozenset[str]]]] = [highlighter.matches(passage.text) for passage in passages]
     else:
         starts = [start for start, _, _ in found]
-        held = []
-        for start, end in places:
-            first, last = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
-            held.append(frozenset().union(*(hit for _, _, hit in found[first:last])) if last > first else frozenset())
+        inside = [found[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)] for start, end in places]
+    held = [frozenset().union(*(hit for _, _, hit in matches)) for matches in inside]
     return [min(1.0, math.fsum(weight_of(term) for term in terms) / total) if terms else 0.0 for terms in held]
 
 
@@ -123,6 +121,15 @@ def idf_weight(doc_frequency: Callable[[str], int], documents: int) -> Callable[
         return max(0.05, math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5)))
 
     return weight
+
+
+@dataclass
+class _Answer:
+    """What one search has read of one answer."""
+
+    parts: AnswerParts  # (kept: the reader finds it by its id, which must stay its own)
+    matches: list[tuple[int, int, frozenset[str]]]
+    words: list[float] | None = None  # its passages' word scores, once asked
 
 
 class PassageReader:
@@ -146,9 +153,7 @@ class PassageReader:
         self.read_count = 0
         self._semantic = semantic
         self._cosines: dict[str, float] = {}  # passage text -> cosine with the query, this search
-        # id(an answer's parts) -> (those parts, kept so that the id stays theirs; their passages' word scores)
-        self._words: dict[int, tuple[AnswerParts, list[float]]] = {}
-        self._matches: dict[int, tuple[AnswerParts, list[tuple[int, int, frozenset[str]]]]] = {}
+        self._answers: dict[int, _Answer] = {}  # id(an answer's parts) -> what this search read of it
         if semantic is not None and semantic.embed_texts is not None:
             self.similarity = self._meaning
 
@@ -181,17 +186,19 @@ class PassageReader:
 
     def matches(self, parts: AnswerParts) -> list[tuple[int, int, frozenset[str]]]:
         """The query's matches in an answer's plain text (:meth:`Highlighter.matches`), read once a search."""
-        found = self._matches.get(id(parts))
-        if found is None:
-            found = self._matches[id(parts)] = (parts, self.highlighter.matches(parts.plain))
-        return found[1]
+        return self._answer(parts).matches
 
     def _word_scores_of(self, parts: AnswerParts) -> list[float]:
-        found = self._words.get(id(parts))
+        answer = self._answer(parts)
+        if answer.words is None:
+            answer.words = word_scores(parts.passages, self.highlighter, self.weight_of, parts.places, answer.matches)
+        return answer.words
+
+    def _answer(self, parts: AnswerParts) -> "_Answer":
+        found = self._answers.get(id(parts))
         if found is None:
-            scores = word_scores(parts.passages, self.highlighter, self.weight_of, parts.places, self.matches(parts))
-            found = self._words[id(parts)] = (parts, scores)
-        return found[1]
+            found = self._answers[id(parts)] = _Answer(parts, self.highlighter.matches(parts.plain))
+        return found
 
     def best(self, parts: AnswerParts) -> ScoredPassage | None:
         """The best passage of one answer (its parts); the first few results' by meaning too."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
 from whoosh import query as wq
 
@@ -20,18 +20,10 @@ from indexer.index.schema import FIELD_BOOSTS
 from indexer.ranking.bm25f import Clock, bm25f_scores
 from indexer.ranking.fusion import Semantic, fuse
 from indexer.ranking.scores import Scores
+from indexer.search.filters import Passing
 from indexer.search.query import positive_terms
 
-__all__ = ["Ranked", "Keep", "rank"]
-
-
-class Keep(Protocol):
-    """Which documents a search's filters let through (:meth:`indexer.search.filters.Filters.keep`)."""
-
-    def __call__(self, docnum: int) -> bool: ...
-
-    def mask(self, docnums: "Any") -> "Any":
-        """One bool per document number of an array."""
+__all__ = ["Ranked", "rank"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +39,7 @@ def rank(
     held: HeldSearcher,
     q: wq.Query,
     limit: int,
-    keep: Keep | None = None,
+    keep: Passing | None = None,
     time_limit: float | None = None,
     semantic: Semantic | None = None,
     order: Callable[[tuple[int, float]], Any] | None = None,

@@ -23,6 +23,7 @@ from indexer.index.store import IndexStore, Pointer
 from indexer.search.filters import (
     FilterError,
     Filters,
+    Passing,
     check_sort,
     newest_first,
     parse_filters,
@@ -32,7 +33,7 @@ from indexer.search.highlight import Highlighter
 from indexer.search.passages import PassageReader, ScoredPassage, answers_confidently
 from indexer.search.pool import REFRESH_SECONDS, SearcherPool
 from indexer.search.query import ParsedQuery, positive_terms
-from indexer.search.ranked import Keep, Ranked, rank
+from indexer.search.ranked import Ranked, rank
 from indexer.search.results import Hit, SearchResults
 from indexer.search.spelling import Speller
 from indexer.semantic.vectors import SemanticQuery
@@ -145,7 +146,7 @@ class SearchService:
         if not positive_terms(parsed.query):
             return []
         keep = parse_filters(subject).keep(held)
-        speller = Speller.of(held, generation.vocabulary())
+        speller = Speller(held, generation.vocabulary())
         ranked, _, _ = self._ranked_or_retried(
             held, generation, parsed, limit, keep, None, speller.unmatched(parsed.words), _suggestion(speller, parsed),
             self._semantic_of(held, generation),
@@ -159,7 +160,7 @@ class SearchService:
         generation: Generation,
         parsed: ParsedQuery,
         limit: int,
-        keep: Keep | None,
+        keep: Passing | None,
         order: Callable[[tuple[int, float]], Any] | None,
         unmatched: list[str],
         suggestion_of: Callable[[], str | None],
@@ -187,7 +188,7 @@ class SearchService:
         return ranked, None, unmatched
 
     def _ranked(
-        self, held: HeldSearcher, parsed: ParsedQuery, limit: int, keep: Keep | None,
+        self, held: HeldSearcher, parsed: ParsedQuery, limit: int, keep: Passing | None,
         order: Callable[[tuple[int, float]], Any] | None, semantic_of: Callable[[str], SemanticQuery | None],
     ) -> Ranked:
         """The one ranking both :meth:`search` and :meth:`ranked_ids` use."""
@@ -215,7 +216,7 @@ class SearchService:
         if not terms:
             return SearchResults(query=parsed.text, total=0, page=page, per_page=per_page, took_ms=_ms(started),
                                  suggestion=None, facets={}, results=(), subjects=filters.subjects, years=filters.years, sort=sort)
-        speller = Speller.of(held, generation.vocabulary())
+        speller = Speller(held, generation.vocabulary())
         suggestion_of = _suggestion(speller, parsed)
         order = newest_first(held) if sort == "newest" else None
         keep = filters.keep(held)
@@ -301,7 +302,7 @@ class SearchService:
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Complete a partial query from titles, keywords and indexed words."""
         held, generation = self._pool.acquire()
-        return Speller.of(held, generation.vocabulary()).complete(prefix, limit)
+        return Speller(held, generation.vocabulary()).complete(prefix, limit)
 
     def highlighter(self, text: str) -> Highlighter:
         """A highlighter for a query's terms (for marking an article page)."""
@@ -340,7 +341,7 @@ def _has_required(q: wq.Query) -> bool:
 
 
 def _pinned_first(
-    held: HeldSearcher, generation: Generation, text: str, ranked: Ranked, keep: Keep | None
+    held: HeldSearcher, generation: Generation, text: str, ranked: Ranked, keep: Passing | None
 ) -> tuple[list[tuple[int, float, bool]], int]:
     """The ranking with the articles pinned to this query (pins.yaml) first, in their order.
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import re
 from itertools import islice
-from typing import Callable
-
-from whoosh.searching import Searcher
 
 from indexer.index.analysis import text_analyzer
 from indexer.index.held import HeldSearcher
@@ -31,19 +28,13 @@ MAX_WORD_FOR_CORRECTION = 30
 class Speller:
     """Spelling help over one searcher (cheap to create per request)."""
 
-    def __init__(self, searcher: Searcher, vocabulary: Vocabulary, most_documents: Callable[[str], int] | None = None) -> None:
-        """:param most_documents: a stem -> the most documents holding it in one text field; by the
-        searcher by default (a service passes its held searcher's, read from the postings files)."""
-        self.searcher = searcher
+    def __init__(self, held: HeldSearcher, vocabulary: Vocabulary) -> None:
+        """Over a held searcher: a word's frequencies come from its postings files."""
+        self.held = held
+        self.searcher = held.searcher
         self.vocabulary = vocabulary
-        self._most_documents = most_documents or (lambda stem: max(searcher.doc_frequency(field, stem) for field in _TEXT_FIELDS))
         self._frequencies: dict[str, int | None] = {}
         self._analyzer = text_analyzer()
-
-    @classmethod
-    def of(cls, held: HeldSearcher, vocabulary: Vocabulary) -> "Speller":
-        """A speller over a held searcher: its words' frequencies read from the postings files."""
-        return cls(held.searcher, vocabulary, lambda stem: held.most_documents(stem, _TEXT_FIELDS))
 
     def _frequency(self, word: str) -> int | None:
         """Documents containing ``word`` in any text field; None for a stop word (asked once a word)."""
@@ -56,7 +47,7 @@ class Speller:
         stems = [token.text for token in self._analyzer(word)]
         if not stems:
             return None
-        return min(self._most_documents(stem) for stem in stems)
+        return min(self.held.most_documents(stem, _TEXT_FIELDS) for stem in stems)
 
     def unmatched(self, words: tuple[str, ...]) -> list[str]:
         """Return the query words that no article contains."""
