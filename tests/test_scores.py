@@ -27,6 +27,8 @@ def test_lookups_and_membership_are_the_dicts(scores: dict[int, float], asked: l
     assert found.tolist() == [docnum in scores for docnum in asked]
     assert values.tolist() == [scores.get(docnum, 0.0) for docnum in asked]
     assert [docnum in array for docnum in asked] == [docnum in scores for docnum in asked]
+    assert [np.int64(docnum) in array for docnum in asked] == [docnum in scores for docnum in asked]
+    assert "1" not in array and None not in array
     assert [array.get(docnum, -1.0) for docnum in asked] == [scores.get(docnum, -1.0) for docnum in asked]
     assert sorted(array) == sorted(scores) and len(array) == len(scores)
 

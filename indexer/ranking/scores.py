@@ -11,6 +11,7 @@ binary searches and vectorised picks, in the order a dict and ``heapq`` gave.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Iterator, Mapping
 
 if TYPE_CHECKING:
@@ -51,7 +52,11 @@ class Scores:
         return iter(self.docs.tolist())
 
     def __contains__(self, docnum: object) -> bool:
-        return isinstance(docnum, int) and self._at(docnum) is not None
+        try:
+            number = operator.index(docnum)  # (a numpy integer too)
+        except TypeError:
+            return False
+        return self._at(number) is not None
 
     def __getitem__(self, docnum: int) -> float:
         at = self._at(docnum)
