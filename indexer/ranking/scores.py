@@ -12,7 +12,7 @@ binary searches and vectorised picks, in the order a dict and ``heapq`` gave.
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping, SupportsIndex
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,11 +52,8 @@ class Scores:
         return iter(self.docs.tolist())
 
     def __contains__(self, docnum: object) -> bool:
-        try:
-            number = operator.index(docnum)  # (a numpy integer too)
-        except TypeError:
-            return False
-        return self._at(number) is not None
+        # (a numpy integer is one too; a string or None is no document number)
+        return isinstance(docnum, SupportsIndex) and self._at(operator.index(docnum)) is not None
 
     def __getitem__(self, docnum: int) -> float:
         at = self._at(docnum)
