@@ -234,15 +234,18 @@ class TextEncoder:
         for layer in range(self.layers):
             p = f"encoder.layer.{layer}."
             q, k, v = (split(part) for part in np.split(_linear(x, w, p + "attention.self.qkv"), 3, axis=-1))
-            # (in place: the (batch, heads, width, width) scores are the largest arrays of a pass, and
-            # each temporary copy of them cost as much memory traffic as the product itself)
-            scores = q @ k.transpose(0, 1, 3, 2)
-            scores *= scale
-            scores += padding
-            scores -= scores.max(-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(-1, keepdims=True)
-            attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, width, heads * size)
+            attended = np.empty((batch, heads, width, size), dtype=x.dtype)
+            for text in range(batch):
+                # One text at a time, in place: its (heads, width, width) scores stay in the CPU's
+                # cache through the softmax's five passes; the whole batch's did not.
+                scores = q[text] @ k[text].transpose(0, 2, 1)
+                scores *= scale
+                scores += padding[text]
+                scores -= scores.max(-1, keepdims=True)
+                np.exp(scores, out=scores)
+                scores /= scores.sum(-1, keepdims=True)
+                np.matmul(scores, v[text], out=attended[text])
+            attended = attended.transpose(0, 2, 1, 3).reshape(batch, width, heads * size)
             x = _layer_norm(x + _linear(attended, w, p + "attention.output.dense"), w, p + "attention.output.LayerNorm", eps)
             hidden = _gelu(np, _linear(x, w, p + "intermediate.dense"))
             x = _layer_norm(x + _linear(hidden, w, p + "output.dense"), w, p + "output.LayerNorm", eps)
