@@ -87,6 +87,8 @@ def test_search_with_nothing_to_search_is_empty(client: Any, q: str) -> None:
         ("per_page=0", "per_page must be a whole number from 1 to 50; for example per_page=10"),
         ("per_page=51", "per_page must be a whole number from 1 to 50; for example per_page=10"),
         ("per_page=ten", "per_page must be a whole number from 1 to 50; for example per_page=10"),
+        ("per_page=%0B", "per_page must be a whole number from 1 to 50; for example per_page=10"),  # white space is not empty
+        ("page=%202", "page must be a whole number from 1 to 1000; for example page=1"),
     ],
 )
 def test_search_bad_numbers_are_400_saying_the_limits(client: Any, query: str, message: str) -> None:
@@ -95,7 +97,7 @@ def test_search_bad_numbers_are_400_saying_the_limits(client: Any, query: str, m
     assert response.get_json() == {"ok": False, "error": message, "status": 400}
 
 
-@pytest.mark.parametrize(("query", "page", "per_page"), [("page=2.0", 2, 10), ("per_page=3.00", 1, 3), ("page=+2&per_page=", 2, 10)])
+@pytest.mark.parametrize(("query", "page", "per_page"), [("page=2.0", 2, 10), ("per_page=3.00", 1, 3), ("page=%2B2&per_page=", 2, 10)])
 def test_search_whole_numbers_as_json_schema_reads_them(client: Any, query: str, page: int, per_page: int) -> None:
     """``2.0`` is an integer to JSON Schema (and to clients generated from /openapi.json); empty is the default."""
     body = client.get(f"/api/search?q=drug&{query}").get_json()
@@ -114,8 +116,9 @@ def test_suggest_shape(client: Any) -> None:
     assert client.get("/api/suggest?q=").get_json()["suggestions"] == []
 
 
-def test_suggest_bad_limit(client: Any) -> None:
-    response = client.get("/api/suggest?q=dru&limit=1000")
+@pytest.mark.parametrize("limit", ["1000", "%0B", "%20", "%09%0A"])
+def test_suggest_bad_limit(client: Any, limit: str) -> None:
+    response = client.get(f"/api/suggest?q=dru&limit={limit}")
     assert response.status_code == 400
     assert response.get_json()["error"] == "limit must be a whole number from 1 to 20; for example limit=8"
 

@@ -48,9 +48,13 @@ def sort_arg() -> str:
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
-    """Return a whole number from ``low`` to ``high``; raise a 400 that states the limits."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
+    """Return a whole number from ``low`` to ``high``; raise a 400 that states the limits.
+
+    Only an empty value means the default: white space is not a number (``limit=%0B``
+    was once read as empty, which the OpenAPI description does not allow).
+    """
+    raw = request.args.get(name, "")
+    if raw == "":
         return default
     number = _whole(raw)
     if number is None or not low <= number <= high:
