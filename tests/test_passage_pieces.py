@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer import IndexStore, SearchService, build_index, update_index
@@ -95,6 +96,30 @@ def test_searches_cut_no_passage_and_show_the_pages_they_showed_cutting_them(
     # And without listings at all (each result made from its stored fields), the same pages.
     monkeypatch.setattr(HeldSearcher, "listing", lambda self, docnum: None)
     assert pages(index) == with_pieces
+
+
+def test_damaged_pieces_are_cut_from_the_text_instead(sample: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, index = sample
+    before, _ = cuts_while(monkeypatch, index)
+    folder = live_folder(index)
+    for path in folder.glob(f"*{SUFFIX}"):
+        footer = _footer(path)
+        data = bytearray(path.read_bytes())
+        starts = np.frombuffer(bytes(data), dtype="<i8", count=footer["documents"], offset=footer["pieces"]).tolist()
+        for start in starts:  # every answer's passage count made impossible, the file's size kept
+            data[start : start + 4] = (2**31).to_bytes(4, "little")
+        path.write_bytes(bytes(data))
+    damaged, cut = cuts_while(monkeypatch, index)
+    assert cut and damaged == before
+
+
+def _footer(path: Path) -> dict[str, int]:
+    import json
+    import struct
+
+    data = path.read_bytes()
+    length, _ = struct.unpack("<Q8s", data[-16:])
+    return json.loads(data[-16 - length : -16])
 
 
 def test_listings_of_the_earlier_format_are_read_and_an_update_gives_them_pieces(

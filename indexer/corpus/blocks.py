@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple, Protocol
 
 from indexer.corpus.rendering import plain_text
 
@@ -107,27 +107,20 @@ class AnswerParts:
     pieces: "PassagePieces | None" = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class PassagePieces:
-    """Every passage's word-piece ids, read at build time, and by which tokenizer.
+class PassagePieces(Protocol):
+    """Every passage's word-piece ids, cut at build time, and by which tokenizer.
 
     Reading a passage by meaning at query time cut it into pieces first (about 80 µs a
     passage, the larger part of what reading passages by meaning cost); the pieces of a
-    text depend on the tokenizer only, so the index keeps them beside the passages.
+    text depend on the tokenizer only, so the index keeps them beside the passages
+    (:class:`indexer.index.listings.StoredPieces`).
     """
 
-    tokenizer: str  # the tokenizer's fingerprint (indexer.semantic.query_encoder.tokenizer_fingerprint)
-    ids: bytes  # every passage's ids one after another, as ``dtype``
-    counts: tuple[int, ...]  # how many ids each passage has
-    dtype: str = "<u2"
+    tokenizer: str  # the tokenizer's fingerprint (indexer.semantic.pieces.tokenizer_fingerprint)
 
     def of(self, index: int) -> "Any":
-        """The ids of passage ``index`` (a numpy array)."""
-        import numpy as np
-
-        ids = np.frombuffer(self.ids, dtype=self.dtype)
-        start = sum(self.counts[:index])
-        return ids[start : start + self.counts[index]]
+        """The ids of passage ``index`` (a numpy array), or None if they cannot be read."""
+        ...
 
 
 def answer_parts(markdown: str) -> AnswerParts:

@@ -247,8 +247,8 @@ class PassageVectors:
         missing = [(text, cut) for text, cut, vector in zip(texts, pieces, found) if vector is None]
         if missing:
             encoder = self._encoder
-            ids = [cut[0].of(cut[1]) if cut is not None and cut[0].tokenizer == encoder.fingerprint else encoder.cut(text)
-                   for text, cut in missing]
+            stored = [cut[0].of(cut[1]) if cut is not None and cut[0].tokenizer == encoder.fingerprint else None for _, cut in missing]
+            ids = [found if found is not None else encoder.cut(text) for (text, _), found in zip(missing, stored)]
             fresh = dict(zip((text for text, _ in missing), encoder.encode_pieces(ids).astype(np.float16)))
             with self._lock:
                 if len(self._known) + len(fresh) > PASSAGE_VECTORS:
