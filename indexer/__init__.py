@@ -33,8 +33,11 @@ The pipeline, one folder per stage and one idea per module::
       watch.py      keep the index current as files change
     semantic/   ranking by meaning (numpy; optional)
       model.py      texts -> sentence vectors (all-MiniLM-L6-v2 run with numpy)
-      vectors.py    article vectors stored per generation, laid out by document number
-      checks.py     what `index verify` checks of the vectors and the query encoder
+      vectors.py    article vectors stored per generation, and the exact float32 matrix
+      quantised.py  the vectors as 8-bit codes that faiss scans (from 20,000 articles)
+      neighbours.py a graph of nearest neighbours over those codes, made by build and update
+      layout.py     which of the three a searcher's documents get
+      checks.py     what `index verify` checks of the vectors, the graph and the query encoder
       query_encoder.py  queries -> vectors in microseconds, fitted to the articles
       fitting.py    embedding a build's articles and fitting the query encoder
     ranking/    scores

@@ -9,7 +9,8 @@ import pytest
 
 from indexer.semantic import quantised
 from indexer.semantic.quantised import QuantisedMatrix
-from indexer.semantic.vectors import VectorMatrix, VectorTable, lay_out
+from indexer.semantic.vectors import VectorMatrix, VectorTable
+from indexer.semantic.layout import lay_out
 
 pytest.importorskip("faiss")  # (installed with the project's semantic extra, so by `make test`)
 

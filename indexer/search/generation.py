@@ -29,13 +29,13 @@ from indexer.corpus.blocks import AnswerParts, PassagePieces, answer_parts
 from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
-from indexer.semantic.quantised import QuantisedMatrix
+from indexer.semantic.layout import lay_out
+from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph
 from indexer.semantic.query_encoder import QueryEncoder
 from indexer.semantic.vectors import (
     VECTORS_FILE,
-    VectorMatrix,
+    DenseMatrix,
     VectorTable,
-    lay_out,
     search_in_one_blas_thread,
 )
 
@@ -60,7 +60,7 @@ QueryEmbedder = Callable[[str], Any]
 class SemanticLayout:
     """The article vectors by document number for one set of segments, and how to embed a query."""
 
-    matrix: "VectorMatrix | QuantisedMatrix"
+    matrix: DenseMatrix
     embed_query: QueryEmbedder
     embed_texts: Callable[[list[str]], Any] | None = None  # many texts at once, where the fitted encoder can
 
@@ -190,14 +190,18 @@ class Generation:
             stamp = (self.folder / VECTORS_FILE).stat().st_mtime_ns
         except OSError:
             return None  # built by words alone
+        try:
+            graph_stamp: int | None = (self.folder / NEIGHBOURS_FILE).stat().st_mtime_ns
+        except OSError:
+            graph_stamp = None  # a small index, or one built before the graph
         segments = tuple(reader.segment().segment_id() for reader, _ in held.searcher.reader().leaf_readers())
-        key = (segments, stamp)
+        key = (segments, stamp, graph_stamp)
         if self._layout_of != key:
-            self._layout = self._lay_out(held)
+            self._layout = self._lay_out(held, graph_stamp is not None)
             self._layout_of = key
         return self._layout
 
-    def _lay_out(self, held: HeldSearcher) -> SemanticLayout | None:
+    def _lay_out(self, held: HeldSearcher, with_graph: bool) -> SemanticLayout | None:
         search_in_one_blas_thread()
         try:
             vectors = VectorTable.load(self.folder)
@@ -219,7 +223,8 @@ class Generation:
                 self._semantic_problem = str(problem)
             return None
         fast = PassageVectors(queries) if queries is not None and embed_query == queries.encode_query else None
-        return SemanticLayout(lay_out(held.values("content_hash", keep=False), vectors), embed_query, fast)
+        graph = NeighbourGraph.load(self.folder) if with_graph else None
+        return SemanticLayout(lay_out(held.values("content_hash", keep=False), vectors, graph), embed_query, fast)
 
 
 class PassageVectors:

@@ -103,12 +103,20 @@ def word_scores(
     # (the query's terms each passage holds, found as the highlighter finds them: a passage's
     # score counts the words it will show marked, and only likely words are analysed)
     if places is None or found is None:
-        inside: list[Sequence[tuple[int, int, frozenset[str]]]] = [highlighter.matches(passage.text) for passage in passages]
-    else:
-        starts = [start for start, _, _ in found]
-        inside = [found[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)] for start, end in places]
-    held = [frozenset().union(*(hit for _, _, hit in matches)) for matches in inside]
-    return [min(1.0, math.fsum(weight_of(term) for term in terms) / total) if terms else 0.0 for terms in held]
+        held = [frozenset().union(*(hit for _, _, hit in highlighter.matches(passage.text))) for passage in passages]
+        return [min(1.0, math.fsum(weight_of(term) for term in terms) / total) if terms else 0.0 for terms in held]
+    # Each match to the passage it starts in (passages are in order and apart): the work is per
+    # match, not per passage, and most of an answer's thirty passages hold none.
+    starts = [start for start, _ in places]
+    held_by: dict[int, set[str]] = {}
+    for start, _, hit in found:
+        index = bisect.bisect_right(starts, start) - 1
+        if index >= 0 and start < places[index][1]:
+            held_by.setdefault(index, set()).update(hit)
+    scores = [0.0] * len(places)
+    for index, terms in held_by.items():
+        scores[index] = min(1.0, math.fsum(weight_of(term) for term in terms) / total)
+    return scores
 
 
 def meaning_candidates(words: Sequence[float]) -> list[int]:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from whoosh import index as whoosh_index
 
 from indexer.index.verify import Problem, _load
 from indexer.semantic.vectors import VECTORS_FILE
 
+if TYPE_CHECKING:
+    from indexer.semantic.vectors import ArticleVectors
+
 __all__ = ["semantic_problems"]
 
 
 def semantic_problems(ix: whoosh_index.Index, folder: Path) -> list[Problem]:
-    """Vectors and query encoder loadable, of one model and size, a vector for every article."""
+    """Vectors, query encoder and graph loadable, of one model and size, a vector (in the graph) for every article."""
     problems: list[Problem] = []
 
     if not (folder / VECTORS_FILE).exists():
@@ -31,6 +35,7 @@ def semantic_problems(ix: whoosh_index.Index, folder: Path) -> list[Problem]:
         missing = sum(1 for docnum in reader.all_doc_ids() if hashes[docnum] not in vectors)
     if missing:
         problems.append(Problem(str(folder / VECTORS_FILE), f"{missing} article(s) have no vector"))
+    problems.extend(_graph_problems(folder, vectors))
     if (folder / QUERY_ENCODER_FILE).exists():
         encoder = _load(QueryEncoder.load, folder)
         if encoder is None:
@@ -40,3 +45,24 @@ def semantic_problems(ix: whoosh_index.Index, folder: Path) -> list[Problem]:
                                     f"made for {encoder.model} ({encoder.dimensions} dimensions), the vectors by "
                                     f"{vectors.model} ({vectors.dimensions})"))
     return problems
+
+
+def _graph_problems(folder: Path, vectors: "ArticleVectors") -> list[Problem]:
+    """A graph of neighbours that cannot be read or lacks vectors: searches scan every vector instead."""
+    import numpy as np
+
+    from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph
+    from indexer.semantic.vectors import positions_of
+
+    if not (folder / NEIGHBOURS_FILE).exists():
+        return []
+    graph = _load(NeighbourGraph.load, folder)
+    where = str(folder / NEIGHBOURS_FILE)
+    if graph is None:
+        return [Problem(where, "unreadable (or faiss is missing): searches scan every vector until `index build` makes it again")]
+    held = np.array([bytes.fromhex(digest) for digest in vectors.rows], dtype="S16")
+    missing = int((positions_of(graph.hashes, held) < 0).sum())
+    if graph.model != vectors.model or missing:
+        return [Problem(where, f"lacks {missing} of the {len(vectors)} vectors (model {graph.model}): searches scan "
+                               "every vector until `index build` makes it again")]
+    return []

@@ -234,10 +234,18 @@ class TextEncoder:
         for layer in range(self.layers):
             p = f"encoder.layer.{layer}."
             q, k, v = (split(part) for part in np.split(_linear(x, w, p + "attention.self.qkv"), 3, axis=-1))
-            scores = q @ k.transpose(0, 1, 3, 2) * scale + padding
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            scores /= scores.sum(-1, keepdims=True)
-            attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, width, heads * size)
+            attended = np.empty((batch, heads, width, size), dtype=x.dtype)
+            for text in range(batch):
+                # One text at a time, in place: its (heads, width, width) scores stay in the CPU's
+                # cache through the softmax's five passes; the whole batch's did not.
+                scores = q[text] @ k[text].transpose(0, 2, 1)
+                scores *= scale
+                scores += padding[text]
+                scores -= scores.max(-1, keepdims=True)
+                np.exp(scores, out=scores)
+                scores /= scores.sum(-1, keepdims=True)
+                np.matmul(scores, v[text], out=attended[text])
+            attended = attended.transpose(0, 2, 1, 3).reshape(batch, width, heads * size)
             x = _layer_norm(x + _linear(attended, w, p + "attention.output.dense"), w, p + "attention.output.LayerNorm", eps)
             hidden = _gelu(np, _linear(x, w, p + "intermediate.dense"))
             x = _layer_norm(x + _linear(hidden, w, p + "output.dense"), w, p + "output.LayerNorm", eps)
@@ -252,21 +260,28 @@ def _linear(x: "np.ndarray", w: dict[str, Any], name: str) -> "np.ndarray":
 
 
 def _layer_norm(x: "np.ndarray", w: dict[str, Any], name: str, eps: float) -> "np.ndarray":
-    mean = x.mean(-1, keepdims=True)
-    centred = x - mean
+    centred = x - x.mean(-1, keepdims=True)
     variance = (centred * centred).mean(-1, keepdims=True)
-    return centred / (variance + eps) ** 0.5 * w[name + ".weight"] + w[name + ".bias"]
+    variance += eps
+    centred /= variance ** 0.5  # (in place, like the rest: fewer passes over the states)
+    centred *= w[name + ".weight"]
+    centred += w[name + ".bias"]
+    return centred
 
 
 def _gelu(np: Any, x: "np.ndarray") -> "np.ndarray":
-    """BERT's exact GELU, x * Phi(x), with erf from Numerical Recipes' erfc fit (error < 1.2e-7)."""
-    z = np.abs(x) * 0.7071067811865476
-    t = 1.0 / (1.0 + 0.5 * z)
-    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (
-        0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-    erfc = t * np.exp(-z * z + poly)
-    erf = np.where(x >= 0, 1.0 - erfc, erfc - 1.0)
-    return 0.5 * x * (1.0 + erf)
+    """BERT's exact GELU, x * Phi(x), in place (``x`` is a fresh product).
+
+    SciPy's erf is one pass in C; the polynomial fit it replaces took a dozen numpy
+    passes over the (texts, pieces, 1536) array and 40% of an embedding's time.
+    """
+    from scipy.special import erf
+
+    half = x * 0.5
+    erf(x * 0.7071067811865476, out=x)
+    x += 1.0
+    x *= half
+    return x
 
 
 _DTYPES = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}

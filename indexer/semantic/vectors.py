@@ -18,7 +18,7 @@ import contextlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol, Sequence
 
 from indexer.index.atomic import atomic_file
 
@@ -26,9 +26,8 @@ if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-    from indexer.semantic.quantised import QuantisedMatrix
 
-__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorTable", "VectorMatrix", "SemanticQuery", "lay_out"]
+__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorTable", "VectorMatrix", "DenseMatrix", "SemanticQuery", "positions_of"]
 
 VECTORS_FILE = "vectors.npz"
 
@@ -114,39 +113,21 @@ class VectorTable:
         """For each hex content hash in ``hashes``, its row in this table (-1: none)."""
         import numpy as np
 
-        wanted = np.array([bytes.fromhex(digest) for digest in hashes], dtype="S16")
-        if not len(self.hashes):
-            return np.full(len(wanted), -1, dtype=np.int64)
-        order = np.argsort(self.hashes, kind="stable")
-        ordered = self.hashes[order]
-        found = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
-        return np.where(ordered[found] == wanted, order[found], -1).astype(np.int64)
+        import numpy as np
+
+        return positions_of(self.hashes, np.array([bytes.fromhex(digest) for digest in hashes], dtype="S16"))
 
 
-def lay_out(hashes: "Sequence[str]", table: VectorTable) -> "VectorMatrix | QuantisedMatrix":
-    """``table``'s vectors by document number, from every document's hex content hash.
+def positions_of(keys: "np.ndarray", wanted: "np.ndarray") -> "np.ndarray":
+    """For each of ``wanted`` (S16 content hashes), its position in ``keys`` (-1: none)."""
+    import numpy as np
 
-    From :data:`~indexer.semantic.quantised.QUANTISE_FROM` documents on, and where
-    faiss is installed, as 8-bit codes (:mod:`indexer.semantic.quantised`); else float32.
-    """
-    from indexer.semantic.quantised import QUANTISE_FROM, QuantisedMatrix, quantisation_available
-
-    rows = table.rows_for(hashes)
-    if len(hashes) >= QUANTISE_FROM and quantisation_available():
-        matrix: VectorMatrix | QuantisedMatrix = QuantisedMatrix(rows, table.vectors)
-    else:
-        matrix = VectorMatrix.exact(rows, table.vectors)
-    _give_back_freed_memory()
-    return matrix
-
-
-def _give_back_freed_memory() -> None:
-    """Return the layout's scratch memory to the system (glibc keeps freed blocks under 32 MB)."""
-    import ctypes
-    import ctypes.util
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    if not len(keys):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    found = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+    return np.where(ordered[found] == wanted, order[found], -1).astype(np.int64)
 
 
 _one_thread = False
@@ -219,6 +200,19 @@ class VectorMatrix:
         return [float(value) if known else 0.0 for value, known in zip(rows.tolist(), self.known[docnums].tolist())]
 
 
+class DenseMatrix(Protocol):
+    """One searcher's article vectors by document number: exact (:class:`VectorMatrix`), 8-bit codes
+    (:mod:`indexer.semantic.quantised`) or a graph of them (:mod:`indexer.semantic.neighbours`)."""
+
+    known: "np.ndarray"  # (documents,) bool: the document has a vector
+
+    def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]: ...
+
+    def rows(self, docnums: list[int]) -> "np.ndarray": ...
+
+    def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]: ...
+
+
 @dataclass
 class SemanticQuery:
     """One query against one searcher's matrix: what :func:`indexer.ranking.fusion.fuse` asks.
@@ -227,7 +221,7 @@ class SemanticQuery:
     words alone (a phrase, an exclusion) never pays for it.
     """
 
-    dense: "VectorMatrix | QuantisedMatrix"
+    dense: "DenseMatrix"
     embed: "Callable[[], np.ndarray]"
     searcher: "Searcher"
     #: Texts into the same space, one row each, in well under a millisecond a text (the

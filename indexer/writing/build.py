@@ -39,6 +39,7 @@ from indexer.semantic.cluster import Cluster
 from indexer.semantic.embedding import EmbeddingReport, embed_all
 from indexer.semantic.fitting import fit_and_save_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
+from indexer.semantic.neighbours import write_neighbours
 from indexer.semantic.query_encoder import PIECES_CACHE_FILE, require_fitting
 from indexer.semantic.vectors import VECTORS_FILE
 from indexer.writing.segment_caches import write_missing
@@ -142,6 +143,7 @@ def build_index(
 
                 vectors, embedding = embed_all(texts, live_dir, store.root, progress, more, dask)
                 vectors.save(build_dir)
+                write_neighbours(build_dir, vectors)
                 fit_and_save_query_encoder(build_dir, texts, vectors, store.root / PIECES_CACHE_FILE)
             commit = whoosh_index.open_dir(str(build_dir)).latest_generation()
             record_files(build_dir, commit)

@@ -40,6 +40,7 @@ from indexer.index.store import IndexStore, Pointer
 from indexer.index.vocabulary import Vocabulary
 from indexer.semantic.fitting import refit_query_encoder
 from indexer.semantic.model import SemanticUnavailable, embedding_text, load_encoder
+from indexer.semantic.neighbours import write_neighbours
 from indexer.semantic.query_encoder import due_for_refit
 from indexer.semantic.vectors import VECTORS_FILE, ArticleVectors
 from indexer.writing.build import (
@@ -250,6 +251,7 @@ def _apply_changes(
                 # A refit goes first: searchers lay out again when the vectors file changes, and so take both.
                 if pending and due_for_refit(folder, len(pending)):
                     refit_query_encoder(ix, folder, vectors, added=texts, dropped=replaced_hashes)
+                write_neighbours(folder, vectors)  # (before the vectors: a layout that sees them finds the graph ready)
                 vectors.save(folder)
     except BaseException:
         abandon(writer)

@@ -2,9 +2,11 @@
 
 Embedding 100,000 articles takes hours on two cores, so the twin index ranking
 by meaning gets random unit vectors (one per content hash, float16 as a build
-writes them) and a query encoder fitted to a sample of its articles: what a
-worker holds and scans is the same as with real vectors, though what it ranks
-is not. Both indexes are served by `article-search serve --workers 2` in turn,
+writes them), their graph of nearest neighbours, and a query encoder fitted to
+a sample of its articles: what a worker holds and scans is the same as with
+real vectors, though what it ranks is not. (Random vectors are the graph's
+worst case: no article is much nearer a query than the rest, so a search
+visits more of them than it would among real vectors.) Both indexes are served by `article-search serve --workers 2` in turn,
 with the same new queries.
 
 Example::
@@ -34,6 +36,7 @@ from indexer.corpus.rendering import plain_text  # noqa: E402
 from indexer.index.schema import unpack_article  # noqa: E402
 from indexer.semantic.fitting import fit_and_save_query_encoder  # noqa: E402
 from indexer.semantic.model import embedding_text, load_encoder  # noqa: E402
+from indexer.semantic.neighbours import write_neighbours  # noqa: E402
 from indexer.semantic.query_encoder import PIECES_CACHE_FILE  # noqa: E402
 from indexer.semantic.vectors import ArticleVectors  # noqa: E402
 from support import ROOT  # noqa: E402
@@ -71,6 +74,7 @@ def semantic_twin(index: Path, workdir: Path, fit_sample: int) -> Path:
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     vectors = ArticleVectors(encoder.name, dict(zip(digests, matrix.astype(np.float16))))
     vectors.save(folder)
+    write_neighbours(folder, vectors)  # (what a build makes from 20,000 articles)
     fitted = ArticleVectors(encoder.name, {digest: vectors.rows[digest] for digest in texts})
     fit_and_save_query_encoder(folder, texts, fitted, twin / PIECES_CACHE_FILE)
     return twin

@@ -82,8 +82,10 @@ class Outcome:
     api_ms: list[float] = field(default_factory=list)
     api_mismatches: int = 0
     rows: list[list[str]] = field(default_factory=list)
-    quantised_recall: float | None = None  # the 8-bit scan's nearest 100 against the exact scan's
-    quantised_ndcg: float | None = None  # nDCG@10 with every layout quantised
+    #: Large-index layouts ("codes": 8-bit, scanned; "graph": found through the graph of neighbours):
+    #: nearest-100 recall against the exact scan, and nDCG@10 with every layout so.
+    large_recall: dict[str, float | None] = field(default_factory=dict)
+    large_ndcg: dict[str, float] = field(default_factory=dict)
 
 
 def read_tsv(path: Path) -> list[list[str]]:
@@ -209,13 +211,15 @@ def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, reb
         mine, theirs = outcome.ours["ndcg"][-1], outcome.ref["ndcg"][-1]
         outcome.rows.append([query_id, f"{mine:.4f}", f"{theirs:.4f}", f"{mine - theirs:+.4f}", text])
     if semantic:
-        outcome.quantised_recall = quantised.nearest_recall(service, [text for _, text in queries])
+        for layout in ("codes", "graph"):
+            outcome.large_recall[layout] = quantised.nearest_recall(service, [text for _, text in queries], layout == "graph")
 
         def judged_ndcg(query_id: str, ids: list[int]) -> float | None:
             judged = qrels.get(query_id, {})
             return ndcg_at([source_of[article_id] for article_id in ids], judged, 10) if has_relevant(judged) else None
 
-        outcome.quantised_ndcg = quantised.quantised_ndcg(index, queries, judged_ndcg)
+        for layout in ("codes", "graph"):
+            outcome.large_ndcg[layout] = quantised.large_ndcg(index, queries, judged_ndcg, layout == "graph")
     service.close()
     by_words.close()
     return outcome
@@ -256,10 +260,11 @@ def print_table(outcome: Outcome) -> bool:
               f"API search() p50 {statistics.median(outcome.words_api_ms):.2f} ms")
     print(f"  API search() page 1 of 10, with snippets: p50 {statistics.median(outcome.api_ms):.2f} ms; "
           f"its top 10 equals the scored ranking for {outcome.queries - outcome.api_mismatches}/{outcome.queries} queries")
-    if outcome.quantised_recall is not None and outcome.quantised_ndcg is not None:
-        print(f"  8-bit vectors (used from {quantised.quantised.QUANTISE_FROM:,} articles): nearest-100 recall against the exact "
-              f"scan {outcome.quantised_recall:.4f}; nDCG@10 with them {outcome.quantised_ndcg:.4f} "
-              f"({outcome.quantised_ndcg / (mean(outcome.ref['ndcg']) or 1):.3f}x)")
+    for layout, label in (("codes", "8-bit vectors, scanned"), ("graph", "8-bit vectors through the graph of neighbours")):
+        recall, ndcg = outcome.large_recall.get(layout), outcome.large_ndcg.get(layout)
+        if recall is not None and ndcg is not None:
+            print(f"  {label} (used from {quantised.quantised.QUANTISE_FROM:,} articles): nearest-100 recall against the exact "
+                  f"scan {recall:.4f}; nDCG@10 with them {ndcg:.4f} ({ndcg / (mean(outcome.ref['ndcg']) or 1):.3f}x)")
     ndcg_ratio = mean(outcome.ours["ndcg"]) / (mean(outcome.ref["ndcg"]) or 1)
     recall_ok = mean(outcome.ours["recall"]) >= mean(outcome.ref["recall"])
     bar = BAR.get(outcome.collection)

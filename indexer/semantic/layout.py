@@ -1,0 +1,51 @@
+"""The article vectors laid out for one searcher's documents: exact, as 8-bit codes, or through the graph.
+
+Which one is a matter of size: below :data:`~indexer.semantic.quantised.QUANTISE_FROM`
+documents the float32 matrix is small and exact; from there on 8-bit codes
+(:mod:`indexer.semantic.quantised`), found through the generation's graph of
+nearest neighbours (:mod:`indexer.semantic.neighbours`) when it holds them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Sequence
+
+from indexer.semantic import quantised
+from indexer.semantic.neighbours import NeighbourGraph
+from indexer.semantic.quantised import QuantisedMatrix
+from indexer.semantic.vectors import DenseMatrix, VectorMatrix, VectorTable, positions_of
+
+__all__ = ["lay_out"]
+
+
+def lay_out(hashes: Sequence[str], table: VectorTable, graph: NeighbourGraph | None = None) -> DenseMatrix:
+    """``table``'s vectors by document number, from every document's hex content hash.
+
+    (The threshold is read at call time: tests and ``make eval`` lower it.)
+    """
+    import numpy as np
+
+    wanted = np.array([bytes.fromhex(digest) for digest in hashes], dtype="S16")
+    rows = positions_of(table.hashes, wanted)
+    matrix: DenseMatrix | None = None
+    if len(hashes) >= quantised.QUANTISE_FROM and quantised.quantisation_available():
+        if graph is not None and graph.model == table.model:
+            matrix = graph.matrix_for(wanted, rows)
+        if matrix is None:
+            matrix = QuantisedMatrix(rows, table.vectors)
+    else:
+        matrix = VectorMatrix.exact(rows, table.vectors)
+    _give_back_freed_memory()
+    return matrix
+
+
+def _give_back_freed_memory() -> None:
+    """Return the layout's scratch memory to the system (glibc keeps freed blocks under 32 MB)."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+

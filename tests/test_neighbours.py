@@ -1,0 +1,171 @@
+"""The graph of nearest neighbours (large indexes): the exact scan's nearest articles, kept in step by updates.
+
+The graph is made from :data:`~indexer.semantic.quantised.QUANTISE_FROM`
+articles; these tests lower that threshold so that small corpora use it too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+
+from indexer import IndexStore, SearchService, build_index, update_index
+from indexer.index.verify import verify_index
+from indexer.semantic.checks import semantic_problems
+from indexer.semantic import neighbours, quantised
+from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph, NeighbourMatrix, write_neighbours
+from indexer.semantic.quantised import QuantisedMatrix
+from indexer.semantic.vectors import ArticleVectors, VectorMatrix, VectorTable
+from indexer.semantic.layout import lay_out
+
+from helpers import SAMPLE_CORPUS
+from test_quantised import Searcher, topical_vectors
+
+pytest.importorskip("faiss")  # (installed with the project's semantic extra, so by `make test`)
+
+
+def digests(count: int, start: int = 0) -> list[str]:
+    return [f"{number:032x}" for number in range(start, start + count)]
+
+
+def vectors_of(names: list[str], seed: int = 7) -> ArticleVectors:
+    return ArticleVectors("model", dict(zip(names, topical_vectors(len(names), seed))))
+
+
+def queries_near(vectors: ArticleVectors, count: int = 40) -> np.ndarray:
+    """Queries as a search asks them: near some articles (a random direction is near none, and a graph's worst case)."""
+    rng = np.random.default_rng(11)
+    rows = np.array(list(vectors.rows.values()), dtype=np.float32)[rng.integers(0, len(vectors), count)]
+    moved = rows + 0.05 * rng.standard_normal(rows.shape)
+    return (moved / np.linalg.norm(moved, axis=1, keepdims=True)).astype(np.float32)
+
+
+def exact_and_graph(vectors: ArticleVectors, documents: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[VectorMatrix, NeighbourMatrix]:
+    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+    vectors.save(tmp_path)
+    write_neighbours(tmp_path, vectors)
+    table, graph = VectorTable.load(tmp_path), NeighbourGraph.load(tmp_path)
+    assert table is not None and graph is not None
+    exact = VectorMatrix.exact(table.rows_for(documents), table.vectors)
+    found = lay_out(documents, table, graph)
+    assert isinstance(found, NeighbourMatrix)
+    return exact, found
+
+
+def test_the_graph_finds_the_exact_scans_nearest_articles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = digests(3000)
+    documents = names[::-1] + ["ff" * 16]  # document numbers unlike the labels; the last has no vector
+    vectors = vectors_of(names)
+    exact, graph = exact_and_graph(vectors, documents, tmp_path, monkeypatch)
+    recall = []
+    for query in queries_near(vectors):
+        truth, found = exact.nearest(query, 100, Searcher()), graph.nearest(query, 100, Searcher())
+        assert len(found) == 100 and 3000 not in found
+        assert all(abs(found[docnum] - truth[docnum]) < 2e-3 for docnum in found.keys() & truth.keys())
+        recall.append(len(truth.keys() & found.keys()) / 100)
+    assert np.mean(recall) >= 0.98, np.mean(recall)
+    docnums = [0, 1, 2999, 3000]
+    query = topical_vectors(1, seed=9)[0].astype(np.float32)
+    assert np.allclose(graph.similarity(query, docnums), exact.similarity(query, docnums), atol=2e-3)
+    assert graph.similarity(query, docnums)[3] == 0.0
+    assert np.allclose(graph.rows([0, 1]), exact.rows([0, 1]), atol=1e-2)
+
+
+def test_deleted_documents_and_shared_hashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = digests(500)
+    documents = names + names[:1]  # documents 0 and 500 hold the same article: both are found
+    _, graph = exact_and_graph(vectors_of(names), documents, tmp_path, monkeypatch)
+    query = np.asarray(vectors_of(names).rows[names[0]], dtype=np.float32)
+    first = list(graph.nearest(query, 10, Searcher()))
+    assert first[:2] == [0, 500]
+    after = graph.nearest(query, 10, Searcher(deleted={0, first[2]}))
+    assert len(after) == 10 and after.keys().isdisjoint({0, first[2]}) and list(after)[0] == 500
+
+
+def test_an_update_links_new_articles_marks_dropped_ones_and_remakes_the_graph_when_many_are_dead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+    vectors = vectors_of(digests(400))
+    write_neighbours(tmp_path, vectors)
+    vectors.discard(digests(20))  # 5% dropped, 30 added: extended in place
+    vectors.add(digests(30, start=1000), topical_vectors(30, seed=3))
+    write_neighbours(tmp_path, vectors)
+    graph = NeighbourGraph.load(tmp_path)
+    assert graph is not None and len(graph.hashes) == 430 and int(graph.live.sum()) == 410
+    table_docs = digests(380, start=20) + digests(30, start=1000)
+    vectors.save(tmp_path)
+    table = VectorTable.load(tmp_path)
+    assert table is not None
+    matrix = lay_out(table_docs, table, graph)
+    assert isinstance(matrix, NeighbourMatrix)
+    newest = np.asarray(vectors.rows[digests(1, start=1029)[0]], dtype=np.float32)
+    assert next(iter(matrix.nearest(newest, 5, Searcher()))) == len(table_docs) - 1
+    vectors.discard(digests(40, start=20))  # now 60 of 430 are dead: made anew
+    write_neighbours(tmp_path, vectors)
+    remade = NeighbourGraph.load(tmp_path)
+    assert remade is not None and len(remade.hashes) == len(vectors) == 370 and remade.live.all()
+
+
+def test_a_graph_that_lacks_an_article_is_not_used_and_small_indexes_have_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+    vectors = vectors_of(digests(200))
+    write_neighbours(tmp_path, vectors)
+    graph = NeighbourGraph.load(tmp_path)
+    vectors.add(digests(1, start=999), topical_vectors(1, seed=4))  # written to the vectors, not to the graph
+    vectors.save(tmp_path)
+    table = VectorTable.load(tmp_path)
+    assert table is not None and graph is not None
+    assert isinstance(lay_out(digests(201, start=0)[:200] + digests(1, start=999), table, graph), QuantisedMatrix)
+    (tmp_path / NEIGHBOURS_FILE).write_bytes(b"PK\x03\x04 damaged")
+    assert NeighbourGraph.load(tmp_path) is None
+    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1000)
+    write_neighbours(tmp_path, vectors)
+    assert not (tmp_path / NEIGHBOURS_FILE).exists()
+
+
+def test_build_and_update_keep_a_graph_that_searches_rank_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end on the sample corpus: pages by meaning through the graph are the exact scan's pages."""
+    queries = ["how do cells keep a stable temperature", "why do prices rise", "drug tolerance mechanisms", "light as a wave"]
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+    build_index(corpus, index, semantic=True)
+    folder = index / IndexStore(index).require_pointer().dir
+    assert (folder / NEIGHBOURS_FILE).exists()
+
+    def pages() -> list[list[str]]:
+        with SearchService(index) as service:
+            held, generation = service._pool.acquire()
+            layout = generation.semantic_layout(held)
+            assert layout is not None and isinstance(layout.matrix, NeighbourMatrix)
+            return [[hit.url for hit in service.search(text).results] for text in queries]
+
+    through_graph = pages()
+    (folder / NEIGHBOURS_FILE).unlink()
+    with SearchService(index) as service:
+        assert [[hit.url for hit in service.search(text).results] for text in queries] == through_graph
+    some = sorted(corpus.rglob("*.md"))[0]
+    text = some.read_text("utf-8")
+    some.unlink()
+    (corpus / "thermostat.md").write_text(text.replace("url: ", "url: /learn/new").replace("title: ", "title: Thermostat "), "utf-8")
+    update_index(corpus, index)
+    graph = NeighbourGraph.load(folder)
+    vectors = ArticleVectors.load(folder)
+    assert graph is not None and vectors is not None and len(graph.hashes) >= len(vectors)
+    assert pages()  # every document of the new commit has a label: the graph is used
+    monkeypatch.setattr(neighbours, "DEAD_SHARE", 0.0)
+    some = sorted(corpus.rglob("*.md"))[0]
+    some.unlink()
+    update_index(corpus, index)
+    remade = NeighbourGraph.load(folder)
+    assert remade is not None and remade.live.all()
+    assert verify_index(index, [semantic_problems])[1] == []
+    (folder / NEIGHBOURS_FILE).write_bytes(b"not a graph")
+    assert {problem.path for problem in verify_index(index, [semantic_problems])[1]} == {str(folder / NEIGHBOURS_FILE)}
+    problems = semantic_problems(whoosh_index.open_dir(str(folder)), folder)  # (past the file list's size check)
+    assert [problem.path for problem in problems] == [str(folder / NEIGHBOURS_FILE)] and problems[0].reason.startswith("unreadable")
