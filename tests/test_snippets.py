@@ -47,3 +47,19 @@ def test_passage_words_from_the_answers_matches_are_each_passages_own(markdown: 
     together = word_scores(parts.passages, highlighter, lambda term: weight(term) or 1.0, parts.places, highlighter.matches(parts.plain))
     assert parts.places is not None
     assert together == alone
+
+
+PIECES = st.sampled_from(["heat", "Heat", "HEATED", "preheat", "entropy", "Entrop", "don't", "e.g.", "sys.tem", "system_s",
+                          "systems", "x1heat", "_heat", "energi", "cold", "colder", "9system", "e.g.gas", "e.gas"])
+SEPARATORS = st.sampled_from([" ", "  ", ".", ", ", "\n", "'", "-", "(", ""])
+ANY_TEXT = st.lists(st.tuples(PIECES, SEPARATORS), max_size=60).map(lambda parts: "".join(word + gap for word, gap in parts))
+ANY_TERMS = st.lists(st.sampled_from(["heat", "entropi", "system", "energi", "cold", "e.g", "don't", "t", "he", "g", "gas"]), min_size=1, max_size=4)
+
+
+@settings(max_examples=500)
+@given(ANY_TEXT, ANY_TERMS)
+def test_the_candidate_words_are_where_the_regex_finds_them(text: str, terms: list[str]) -> None:
+    """ASCII text is searched with str.find (other text with the regex itself): the regex's starts."""
+    highlighter = Highlighter(terms)
+    assert highlighter._candidates is not None and text.isascii()
+    assert highlighter._starts(text) == [candidate.start() for candidate in highlighter._candidates.finditer(text)]
