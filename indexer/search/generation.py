@@ -235,7 +235,7 @@ class PassageVectors:
 
     def __init__(self, encoder: QueryEncoder) -> None:
         self._encoder = encoder
-        self._encode = encoder.encode_texts
+        self._encode = encoder.encode_texts  # (texts alone, cut here: tests/eval/step21 reads them so)
         self._known: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -253,7 +253,7 @@ class PassageVectors:
         if missing:
             encoder = self._encoder
             stored = [cut[0].of(cut[1]) if cut is not None and cut[0].tokenizer == encoder.fingerprint else None for _, cut in missing]
-            ids = [found if found is not None else encoder.cut(text) for (text, _), found in zip(missing, stored)]
+            ids = [kept if kept is not None else encoder.cut(text) for (text, _), kept in zip(missing, stored)]
             fresh = dict(zip((text for text, _ in missing), encoder.encode_pieces(ids).astype(np.float16)))
             with self._lock:
                 if len(self._known) + len(fresh) > PASSAGE_VECTORS:
