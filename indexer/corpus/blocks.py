@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, Iterable, NamedTuple, Protocol
 
 from indexer.corpus.rendering import plain_text
 
-__all__ = ["Passage", "AnswerParts", "answer_blocks", "passages_of", "answer_parts", "places_in", "block_ids", "WHOLE_BLOCK_WORDS"]
+__all__ = ["Passage", "PassagePieces", "AnswerParts", "answer_blocks", "passages_of", "answer_parts", "places_in", "block_ids", "WHOLE_BLOCK_WORDS"]
 
 #: A block this short is read whole; a longer one sentence by sentence.
 WHOLE_BLOCK_WORDS = 45
@@ -102,6 +102,25 @@ class AnswerParts:
     #: Where each passage is in ``plain`` (start, end), so that one reading of the plain text
     #: serves the snippet and every passage; None if one could not be placed (never seen).
     places: tuple[tuple[int, int], ...] | None = None
+    #: Each passage's word pieces, where the index read them when it was built (the listing
+    #: files): they are what any other reading of the same answer gives, so not compared.
+    pieces: "PassagePieces | None" = field(default=None, compare=False)
+
+
+class PassagePieces(Protocol):
+    """Every passage's word-piece ids, cut at build time, and by which tokenizer.
+
+    Reading a passage by meaning at query time cut it into pieces first (about 80 µs a
+    passage, the larger part of what reading passages by meaning cost); the pieces of a
+    text depend on the tokenizer only, so the index keeps them beside the passages
+    (:class:`indexer.index.listings.StoredPieces`).
+    """
+
+    tokenizer: str  # the tokenizer's fingerprint (indexer.semantic.pieces.tokenizer_fingerprint)
+
+    def of(self, index: int) -> "Any":
+        """The ids of passage ``index`` (a numpy array), or None if they cannot be read."""
+        ...
 
 
 def answer_parts(markdown: str) -> AnswerParts:

@@ -58,11 +58,11 @@ def fuse(scores: Scores, semantic: Semantic, depth: int | None = None, weight: f
     weight = SEMANTIC_WEIGHT if weight is None else weight
     # The lexical side is the same for both fusions: chosen once; the other matches are
     # scaled in once, after the last fusion (the best candidates always score above them).
-    lexical_best = [docnum for docnum, _ in scores.top(depth)]
-    mixed = _mixed(scores, semantic, lexical_best, depth, weight)
+    lexical = _Lexical(scores, depth)
+    mixed = _mixed(scores, semantic, lexical, depth, weight)
     if FEEDBACK_DOCS and len(mixed):
         best = mixed.top(FEEDBACK_DOCS)
-        mixed = _mixed(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), lexical_best, depth, weight)
+        mixed = _mixed(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), lexical, depth, weight)
     if not len(mixed):
         return scores
     top = float(scores.values.max()) if len(scores) else 0.0
@@ -70,23 +70,38 @@ def fuse(scores: Scores, semantic: Semantic, depth: int | None = None, weight: f
     return below.updated(mixed)
 
 
-def _mixed(scores: Scores, semantic: Semantic, lexical_best: list[int], depth: int, weight: float) -> Scores:
+class _Lexical:
+    """The best ``depth`` documents by BM25F, as arrays: both fusions take their candidates from them."""
+
+    def __init__(self, scores: Scores, depth: int) -> None:
+        import numpy as np
+
+        best = scores.top(depth)
+        self.docs = np.fromiter((docnum for docnum, _ in best), dtype=np.int64, count=len(best))
+        self.values = np.fromiter((value for _, value in best), dtype=np.float64, count=len(best))
+
+
+def _mixed(scores: Scores, semantic: Semantic, lexical: _Lexical, depth: int, weight: float) -> Scores:
     """The candidates' fused scores, in [1, 2] (none when there are no candidates)."""
     import numpy as np
 
     near = semantic.nearest(depth)
     near_docs = np.fromiter(near.keys(), dtype=np.int64, count=len(near))
     near_cosines = np.fromiter(near.values(), dtype=np.float64, count=len(near))
-    matched, _ = scores.lookup(near_docs)
+    matched, near_scores = scores.lookup(near_docs)
     kept = matched | (near_cosines >= SEMANTIC_MIN_SIMILARITY)
-    near_docs, near_cosines = near_docs[kept], near_cosines[kept]
-    near_set = set(near_docs.tolist())  # (a set: np.isin sorts both sides, for a hundred each)
-    missing = np.asarray([docnum for docnum in lexical_best if docnum not in near_set], dtype=np.int64)
+    near_docs, near_cosines, near_scores = near_docs[kept], near_cosines[kept], near_scores[kept]
+    # The lexical best that are not near, in their order (a sorted search: np.isin sorts both sides).
+    ordered = np.sort(near_docs)
+    at = np.minimum(np.searchsorted(ordered, lexical.docs), max(len(ordered) - 1, 0))
+    absent = ordered[at] != lexical.docs if len(ordered) else np.ones(len(lexical.docs), dtype=bool)
+    missing = lexical.docs[absent]
     candidates = np.concatenate([missing, near_docs])
     if not len(candidates):
         return Scores.empty()
     similarity = np.concatenate([np.asarray(semantic.similarity(missing.tolist()), dtype=np.float64), near_cosines])
-    mixed = 1.0 + (1.0 - weight) * _min_max(scores.lookup(candidates)[1]) + weight * _min_max(similarity)
+    words = np.concatenate([lexical.values[absent], near_scores])  # (each candidate's BM25F score, as looked up)
+    mixed = 1.0 + (1.0 - weight) * _min_max(words) + weight * _min_max(similarity)
     order = np.argsort(candidates)
     return Scores(candidates[order], mixed[order])
 

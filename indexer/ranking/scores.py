@@ -92,11 +92,18 @@ class Scores:
 
         if not len(extra):
             return self
-        kept = ~np.isin(self.docs, extra.docs)
-        docs = np.concatenate([self.docs[kept], extra.docs])
-        values = np.concatenate([self.values[kept], extra.values])
-        order = np.argsort(docs, kind="stable")
-        return Scores(docs[order], values[order])
+        if not len(self.docs):
+            return extra
+        # Both sides are sorted: find extra's places by binary search and merge (sorting the union
+        # again cost a fusion a tenth of a millisecond at a few thousand matches).
+        at = np.searchsorted(self.docs, extra.docs)
+        present = self.docs[np.minimum(at, len(self.docs) - 1)] == extra.docs
+        values = self.values.copy()
+        values[at[present]] = extra.values[present]
+        if present.all():
+            return Scores(self.docs, values)
+        absent = ~present
+        return Scores(np.insert(self.docs, at[absent], extra.docs[absent]), np.insert(values, at[absent], extra.values[absent]))
 
     def top(self, count: int) -> list[tuple[int, float]]:
         """The ``count`` best (document number, score) pairs: highest score first, ties by document number."""

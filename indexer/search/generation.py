@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -25,7 +25,7 @@ from indexer.index.curated import load_curation
 from indexer.index.held import HeldSearcher
 from indexer.index.store import Pointer
 from indexer.index.vocabulary import Vocabulary
-from indexer.corpus.blocks import AnswerParts, answer_parts
+from indexer.corpus.blocks import AnswerParts, PassagePieces, answer_parts
 from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
@@ -41,7 +41,7 @@ from indexer.semantic.vectors import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Generation", "SemanticLayout", "CACHE_SIZE"]
+__all__ = ["Generation", "SemanticLayout", "PassageVectors", "CACHE_SIZE"]
 
 CACHE_SIZE = 512
 #: Answers whose parts (plain text, passages, their terms) are remembered per generation: splitting
@@ -222,30 +222,39 @@ class Generation:
                 log.warning("ranking by words alone: %s", problem)
                 self._semantic_problem = str(problem)
             return None
-        fast = _Remembered(queries.encode_texts) if queries is not None and embed_query == queries.encode_query else None
+        fast = PassageVectors(queries) if queries is not None and embed_query == queries.encode_query else None
         graph = NeighbourGraph.load(self.folder) if with_graph else None
         return SemanticLayout(lay_out(held.values("content_hash", keep=False), vectors, graph), embed_query, fast)
 
 
-class _Remembered:
+class PassageVectors:
     """Passage vectors by text, kept for this generation: the same articles answer many queries.
 
     Bounded (:data:`PASSAGE_VECTORS` rows of float16, about 3 MB); cleared when full.
     """
 
-    def __init__(self, encode: Callable[[list[str]], Any]) -> None:
-        self._encode = encode
+    def __init__(self, encoder: QueryEncoder) -> None:
+        self._encoder = encoder
+        self._encode = encoder.encode_texts  # (texts alone, cut here: tests/eval/step21 reads them so)
         self._known: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def __call__(self, texts: list[str]) -> Any:
+        return self.with_pieces(texts, [None] * len(texts))
+
+    def with_pieces(self, texts: list[str], pieces: "Sequence[tuple[PassagePieces, int] | None]") -> Any:
+        """The texts' vectors; a text given its word pieces (passage ``index`` of a listing's
+        :class:`PassagePieces`) is not cut again, if this encoder's tokenizer cut them."""
         import numpy as np
 
         with self._lock:
             found = [self._known.get(text) for text in texts]
-        missing = [text for text, vector in zip(texts, found) if vector is None]
+        missing = [(text, cut) for text, cut, vector in zip(texts, pieces, found) if vector is None]
         if missing:
-            fresh = dict(zip(missing, self._encode(missing).astype(np.float16)))
+            encoder = self._encoder
+            stored = [cut[0].of(cut[1]) if cut is not None and cut[0].tokenizer == encoder.fingerprint else None for _, cut in missing]
+            ids = [kept if kept is not None else encoder.cut(text) for (text, _), kept in zip(missing, stored)]
+            fresh = dict(zip((text for text, _ in missing), encoder.encode_pieces(ids).astype(np.float16)))
             with self._lock:
                 if len(self._known) + len(fresh) > PASSAGE_VECTORS:
                     self._known.clear()

@@ -4,7 +4,8 @@ An answer's passages are its blocks, or their sentences (:mod:`indexer.corpus.bl
 Each passage is scored by the query's words it holds (weighted by
 rarity) and, where the index ranks by meaning, by its similarity to the query
 (the fitted query encoder embeds any text in a fraction of a millisecond, so
-passages are read at query time and nothing is stored for them).
+passages are read at query time; the index keeps only their word pieces, cut at
+build time: :mod:`indexer.semantic.pieces`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 from urllib.parse import urlencode
 
-from indexer.corpus.blocks import AnswerParts, Passage
+from indexer.corpus.blocks import AnswerParts, Passage, PassagePieces
 from indexer.index.held import HeldSearcher
+from indexer.search.generation import PassageVectors
 from indexer.search.highlight import Highlighter
 from indexer.search.results import Hit
 from indexer.semantic.vectors import SemanticQuery
@@ -165,16 +167,23 @@ class PassageReader:
         if semantic is not None and semantic.embed_texts is not None:
             self.similarity = self._meaning
 
-    def _meaning(self, texts: list[str]) -> list[float]:
-        """The query's cosine with each text (those read ahead are not encoded again)."""
+    def _meaning(self, texts: list[str], pieces: Sequence[tuple[PassagePieces, int] | None] | None = None) -> list[float]:
+        """The query's cosine with each text (those read ahead are not encoded again).
+
+        :param pieces: for each text, its word pieces where the listing keeps them
+            (a :class:`PassagePieces` and the passage's index in it), so it is not cut again.
+        """
         import numpy as np
 
         assert self._semantic is not None and self._semantic.embed_texts is not None
-        missing = [text for text in texts if text not in self._cosines]
-        if missing:
+        wanted = [(text, cut) for text, cut in zip(texts, pieces or [None] * len(texts)) if text not in self._cosines]
+        if wanted:
+            missing = [text for text, _ in wanted]
+            embed = self._semantic.embed_texts
+            vectors = embed.with_pieces(missing, [cut for _, cut in wanted]) if isinstance(embed, PassageVectors) else embed(missing)
             # (row by row, not one matrix product: BLAS would round a text's cosine differently
             # with other texts beside it, and a passage's score would hang on the rest of the page)
-            cosines = (self._semantic.embed_texts(missing) * self._semantic.vector).sum(axis=1, dtype=np.float64)
+            cosines = (vectors * self._semantic.vector).sum(axis=1, dtype=np.float64)
             self._cosines.update(zip(missing, cosines.tolist()))
         return [self._cosines[text] for text in texts]
 
@@ -187,10 +196,13 @@ class PassageReader:
         if self.similarity is None:
             return
         texts: list[str] = []
+        pieces: list[tuple[PassagePieces, int] | None] = []
         for parts in answers[: max(0, PASSAGES_BY_MEANING - self.read_count)]:
-            texts.extend(parts.passages[index].text for index in meaning_candidates(self._word_scores_of(parts)))
+            for index in meaning_candidates(self._word_scores_of(parts)):
+                texts.append(parts.passages[index].text)
+                pieces.append((parts.pieces, index) if parts.pieces is not None else None)
         if texts:
-            self._meaning(texts)
+            self._meaning(texts, pieces)
 
     def matches(self, parts: AnswerParts) -> list[tuple[int, int, frozenset[str]]]:
         """The query's matches in an answer's plain text (:meth:`Highlighter.matches`), read once a search."""

@@ -230,7 +230,7 @@ def _write_generation(
         raise
     commit(writer)
     with ix.reader() as reader:  # (each segment's postings as arrays, and its results ready: indexer.writing.segment_caches)
-        write_missing(build_dir, reader, workers)
+        write_missing(build_dir, reader, workers, pieces=texts is not None)
     vocabulary.save(build_dir, ix.latest_generation())
     save_ledger(ix, ledger)
     ix.close()

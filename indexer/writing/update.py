@@ -139,7 +139,7 @@ def update_index(
             # The new segment's files (and an older index's, once: indexer.index.segment_files): after the bump,
             # since searchers look for them at each query and read Whoosh's postings meanwhile.
             with contextlib.suppress(OSError), ix.reader() as reader:
-                write_missing(Path(ix.storage.folder), reader)
+                write_missing(Path(ix.storage.folder), reader, pieces=(Path(ix.storage.folder) / VECTORS_FILE).exists())
             report.warnings = lint_changes(ix, committed.articles)
             if committed.ledger is not None:
                 save_ledger(ix, committed.ledger)
