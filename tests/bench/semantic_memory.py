@@ -75,9 +75,28 @@ def semantic_twin(index: Path, workdir: Path, fit_sample: int) -> Path:
     vectors = ArticleVectors(encoder.name, dict(zip(digests, matrix.astype(np.float16))))
     vectors.save(folder)
     write_neighbours(folder, vectors)  # (what a build makes from 20,000 articles)
+    _listings_with_pieces(folder)
     fitted = ArticleVectors(encoder.name, {digest: vectors.rows[digest] for digest in texts})
     fit_and_save_query_encoder(folder, texts, fitted, twin / PIECES_CACHE_FILE)
     return twin
+
+
+def _listings_with_pieces(folder: Path) -> None:
+    """Write the listing files again as a build by meaning writes them: each passage's word pieces kept."""
+    import os
+
+    from whoosh import index as whoosh_index
+
+    from indexer.index import listings
+    from indexer.index.files import record_files
+    from indexer.writing.segment_caches import write_missing
+
+    for listing in folder.glob(f"*{listings.SUFFIX}"):
+        listing.unlink()
+    index = whoosh_index.open_dir(str(folder))
+    with index.reader() as reader:
+        write_missing(folder, reader, os.cpu_count() or 1, pieces=True)
+    record_files(folder, index.latest_generation())  # (the file list has the twin's own files, or searchers refuse it)
 
 
 def served(index: Path, workdir: Path, queries: list[str], seconds: float) -> dict[str, Any]:
