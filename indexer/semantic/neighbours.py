@@ -140,7 +140,7 @@ class NeighbourGraph:
         return NeighbourMatrix(labels, self.index)
 
 
-class NeighbourMatrix:
+class NeighbourMatrix(quantised.CodedVectors):
     """One searcher's article vectors reached through the graph; the same questions as :class:`VectorMatrix`."""
 
     def __init__(self, labels: "np.ndarray", index: Any) -> None:
@@ -150,7 +150,7 @@ class NeighbourMatrix:
 
         faiss.omp_set_num_threads(1)  # (one query at a time: the server's workers are the parallelism)
         self.known = labels >= 0
-        self._labels = labels
+        self._ids = labels
         self._index = index
         docnums = np.flatnonzero(self.known)
         order = np.argsort(labels[docnums], kind="stable")
@@ -182,22 +182,6 @@ class NeighbourMatrix:
                 if not (deletions and reader.is_deleted(docnum)):
                     found[docnum] = value
         return found
-
-    def rows(self, docnums: list[int]) -> "np.ndarray":
-        """The (decoded) vectors of ``docnums``, all of which have one."""
-        import numpy as np
-
-        return self._index.reconstruct_batch(self._labels[np.asarray(docnums, dtype=np.int64)])
-
-    def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]:
-        """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector)."""
-        import numpy as np
-
-        known = self.known[docnums]
-        values = np.zeros(len(docnums), dtype=np.float32)
-        if known.any():
-            values[known] = self.rows([docnum for docnum, has in zip(docnums, known.tolist()) if has]) @ query
-        return values.tolist()
 
 
 def write_neighbours(folder: Path, vectors: ArticleVectors) -> None:

@@ -15,13 +15,13 @@ and exact, and is kept.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-__all__ = ["QuantisedMatrix", "QUANTISE_FROM", "quantisation_available"]
+__all__ = ["CodedVectors", "QuantisedMatrix", "QUANTISE_FROM", "quantisation_available"]
 
 #: Articles from which the vectors are quantised (below: float32 is under 30 MB a worker).
 QUANTISE_FROM = 20_000
@@ -37,8 +37,35 @@ def quantisation_available() -> bool:
     return True
 
 
-class QuantisedMatrix:
-    """One searcher's article vectors as 8-bit codes; the same questions as :class:`VectorMatrix`."""
+class CodedVectors:
+    """Article vectors that a faiss index holds, reached by document number: what the 8-bit layouts share.
+
+    ``_ids[docnum]`` is the document's number in ``_index`` (-1: it has no vector).
+    """
+
+    known: "np.ndarray"
+    _ids: "np.ndarray"
+    _index: Any
+
+    def rows(self, docnums: list[int]) -> "np.ndarray":
+        """The (decoded) vectors of ``docnums``, all of which have one."""
+        import numpy as np
+
+        return self._index.reconstruct_batch(self._ids[np.asarray(docnums, dtype=np.int64)])
+
+    def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]:
+        """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector)."""
+        import numpy as np
+
+        known = self.known[docnums]
+        values = np.zeros(len(docnums), dtype=np.float32)
+        if known.any():
+            values[known] = self.rows([docnum for docnum, has in zip(docnums, known.tolist()) if has]) @ query
+        return values.tolist()
+
+
+class QuantisedMatrix(CodedVectors):
+    """One searcher's article vectors as 8-bit codes, scanned whole; the same questions as :class:`VectorMatrix`."""
 
     def __init__(self, rows: "np.ndarray", vectors: "np.ndarray") -> None:
         """Row ``rows[docnum]`` of ``vectors`` (float16; -1: none) for each document number."""
@@ -49,8 +76,8 @@ class QuantisedMatrix:
         self.known = rows >= 0
         #: faiss position -> document number, and back (-1: no vector).
         self._docnums = np.flatnonzero(self.known).astype(np.int64)
-        self._positions = np.full(len(rows), -1, dtype=np.int64)
-        self._positions[self._docnums] = np.arange(len(self._docnums))
+        self._ids = np.full(len(rows), -1, dtype=np.int64)
+        self._ids[self._docnums] = np.arange(len(self._docnums))
         dimensions = vectors.shape[1] or 1
         self._index = faiss.IndexScalarQuantizer(dimensions, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         if not len(self._docnums):
@@ -80,19 +107,3 @@ class QuantisedMatrix:
             if not (deletions and reader.is_deleted(docnum)):
                 found[docnum] = value
         return found
-
-    def rows(self, docnums: list[int]) -> "np.ndarray":
-        """The (decoded) vectors of ``docnums``, all of which have one."""
-        import numpy as np
-
-        return self._index.reconstruct_batch(self._positions[np.asarray(docnums, dtype=np.int64)])
-
-    def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]:
-        """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector)."""
-        import numpy as np
-
-        known = self.known[docnums]
-        values = np.zeros(len(docnums), dtype=np.float32)
-        if known.any():
-            values[known] = self.rows([docnum for docnum, has in zip(docnums, known.tolist()) if has]) @ query
-        return values.tolist()
