@@ -15,7 +15,7 @@ from whoosh import index as whoosh_index
 
 from indexer import IndexStore, SearchService, build_index, update_index
 from indexer.index.verify import verify_index
-from indexer.semantic.checks import semantic_problems
+from indexer.semantic.checks import _graph_problems, semantic_problems
 from indexer.semantic import neighbours, quantised
 from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph, NeighbourMatrix, write_neighbours
 from indexer.semantic.quantised import QuantisedMatrix
@@ -121,6 +121,8 @@ def test_a_graph_that_lacks_an_article_is_not_used_and_small_indexes_have_none(t
     table = VectorTable.load(tmp_path)
     assert table is not None and graph is not None
     assert isinstance(lay_out(digests(201, start=0)[:200] + digests(1, start=999), table, graph), QuantisedMatrix)
+    problems = _graph_problems(tmp_path, vectors)  # what `index verify` says of it
+    assert len(problems) == 1 and problems[0].reason.startswith("lacks 1 of the 201 vectors")
     (tmp_path / NEIGHBOURS_FILE).write_bytes(b"PK\x03\x04 damaged")
     assert NeighbourGraph.load(tmp_path) is None
     monkeypatch.setattr(quantised, "QUANTISE_FROM", 1000)

@@ -30,7 +30,7 @@ from indexer.search.query import ParsedQuery, QueryParser, positive_terms
 from indexer.search.results import SearchResults
 from indexer.semantic.model import SemanticUnavailable, load_encoder
 from indexer.semantic.layout import lay_out
-from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph
+from indexer.semantic.neighbours import NeighbourGraph
 from indexer.semantic.query_encoder import QueryEncoder
 from indexer.semantic.vectors import (
     VECTORS_FILE,
@@ -190,18 +190,15 @@ class Generation:
             stamp = (self.folder / VECTORS_FILE).stat().st_mtime_ns
         except OSError:
             return None  # built by words alone
-        try:
-            graph_stamp: int | None = (self.folder / NEIGHBOURS_FILE).stat().st_mtime_ns
-        except OSError:
-            graph_stamp = None  # a small index, or one built before the graph
         segments = tuple(reader.segment().segment_id() for reader, _ in held.searcher.reader().leaf_readers())
-        key = (segments, stamp, graph_stamp)
+        # (The graph of neighbours needs no stamp of its own: an update writes it before the vectors.)
+        key = (segments, stamp)
         if self._layout_of != key:
-            self._layout = self._lay_out(held, graph_stamp is not None)
+            self._layout = self._lay_out(held)
             self._layout_of = key
         return self._layout
 
-    def _lay_out(self, held: HeldSearcher, with_graph: bool) -> SemanticLayout | None:
+    def _lay_out(self, held: HeldSearcher) -> SemanticLayout | None:
         search_in_one_blas_thread()
         try:
             vectors = VectorTable.load(self.folder)
@@ -223,7 +220,7 @@ class Generation:
                 self._semantic_problem = str(problem)
             return None
         fast = PassageVectors(queries) if queries is not None and embed_query == queries.encode_query else None
-        graph = NeighbourGraph.load(self.folder) if with_graph else None
+        graph = NeighbourGraph.load(self.folder)  # (None for a small index, or one built before the graph)
         return SemanticLayout(lay_out(held.values("content_hash", keep=False), vectors, graph), embed_query, fast)
 
 

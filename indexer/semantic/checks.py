@@ -49,10 +49,8 @@ def semantic_problems(ix: whoosh_index.Index, folder: Path) -> list[Problem]:
 
 def _graph_problems(folder: Path, vectors: "ArticleVectors") -> list[Problem]:
     """A graph of neighbours that cannot be read or lacks vectors: searches scan every vector instead."""
-    import numpy as np
-
     from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph
-    from indexer.semantic.vectors import positions_of
+    from indexer.semantic.vectors import digest_array, positions_of
 
     if not (folder / NEIGHBOURS_FILE).exists():
         return []
@@ -60,8 +58,7 @@ def _graph_problems(folder: Path, vectors: "ArticleVectors") -> list[Problem]:
     where = str(folder / NEIGHBOURS_FILE)
     if graph is None:
         return [Problem(where, "unreadable (or faiss is missing): searches scan every vector until `index build` makes it again")]
-    held = np.array([bytes.fromhex(digest) for digest in vectors.rows], dtype="S16")
-    missing = int((positions_of(graph.hashes, held) < 0).sum())
+    missing = int((positions_of(graph.hashes, digest_array(vectors.rows)) < 0).sum())
     if graph.model != vectors.model or missing:
         return [Problem(where, f"lacks {missing} of the {len(vectors)} vectors (model {graph.model}): searches scan "
                                "every vector until `index build` makes it again")]

@@ -14,7 +14,7 @@ from typing import Sequence
 from indexer.semantic import quantised
 from indexer.semantic.neighbours import NeighbourGraph
 from indexer.semantic.quantised import QuantisedMatrix
-from indexer.semantic.vectors import DenseMatrix, VectorMatrix, VectorTable, positions_of
+from indexer.semantic.vectors import DenseMatrix, VectorMatrix, VectorTable, digest_array, positions_of
 
 __all__ = ["lay_out"]
 
@@ -24,9 +24,7 @@ def lay_out(hashes: Sequence[str], table: VectorTable, graph: NeighbourGraph | N
 
     (The threshold is read at call time: tests and ``make eval`` lower it.)
     """
-    import numpy as np
-
-    wanted = np.array([bytes.fromhex(digest) for digest in hashes], dtype="S16")
+    wanted = digest_array(hashes)
     rows = positions_of(table.hashes, wanted)
     matrix: DenseMatrix | None = None
     if len(hashes) >= quantised.QUANTISE_FROM and quantised.quantisation_available():
@@ -47,5 +45,3 @@ def _give_back_freed_memory() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-
-

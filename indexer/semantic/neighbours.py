@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from indexer.index.atomic import atomic_file
 from indexer.semantic import quantised
-from indexer.semantic.vectors import ArticleVectors, positions_of
+from indexer.semantic.vectors import ArticleVectors, digest_array, positions_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,7 +78,7 @@ class NeighbourGraph:
         import faiss
         import numpy as np
 
-        hashes = _hashes(list(vectors.rows))
+        hashes = digest_array(list(vectors.rows))
         # (faiss's bundled stubs know neither this constructor nor SearchParametersHNSW)
         index = faiss.IndexHNSWSQ(vectors.dimensions, faiss.ScalarQuantizer.QT_8bit, LINKS, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
         index.hnsw.efConstruction = BUILD_BREADTH
@@ -94,7 +94,7 @@ class NeighbourGraph:
 
         if vectors.model != self.model or vectors.dimensions != self.index.d:
             return None
-        present = _hashes(list(vectors.rows))
+        present = digest_array(list(vectors.rows))
         live = positions_of(present, self.hashes) >= 0
         new = [digest for digest, where in zip(vectors.rows, positions_of(self.hashes, present).tolist()) if where < 0]
         labels = len(self.hashes) + len(new)
@@ -103,7 +103,7 @@ class NeighbourGraph:
         if new:
             with _every_core():
                 self.index.add(_matrix(vectors, new))
-        return NeighbourGraph(self.model, np.concatenate([self.hashes, _hashes(new)]),
+        return NeighbourGraph(self.model, np.concatenate([self.hashes, digest_array(new)]),
                               np.concatenate([live, np.ones(len(new), dtype=bool)]), self.index)
 
     def save(self, folder: Path) -> None:
@@ -192,12 +192,6 @@ def write_neighbours(folder: Path, vectors: ArticleVectors) -> None:
     previous = NeighbourGraph.load(folder)
     graph = previous.extended(vectors) if previous is not None else None
     (graph or NeighbourGraph.made(vectors)).save(folder)
-
-
-def _hashes(digests: list[str]) -> "np.ndarray":
-    import numpy as np
-
-    return np.array([bytes.fromhex(digest) for digest in digests], dtype="S16")
 
 
 def _matrix(vectors: ArticleVectors, digests: list[str]) -> "np.ndarray":

@@ -14,7 +14,6 @@ matrix-vector product.
 
 from __future__ import annotations
 
-import contextlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-
-__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorTable", "VectorMatrix", "DenseMatrix", "SemanticQuery", "positions_of"]
+__all__ = ["VECTORS_FILE", "ArticleVectors", "VectorTable", "VectorMatrix", "DenseMatrix", "SemanticQuery", "digest_array", "positions_of"]
 
 VECTORS_FILE = "vectors.npz"
 
@@ -73,7 +71,7 @@ class ArticleVectors:
         import numpy as np
 
         digests = list(self.rows)
-        hashes = np.array([bytes.fromhex(digest) for digest in digests], dtype="S16")
+        hashes = digest_array(digests)
         vectors = np.array([self.rows[digest] for digest in digests], dtype=np.float16).reshape(len(digests), self.dimensions)
         with atomic_file(folder / VECTORS_FILE) as handle:
             np.savez(handle, hashes=hashes, vectors=vectors, model=np.array(self.model))
@@ -111,11 +109,14 @@ class VectorTable:
 
     def rows_for(self, hashes: "Sequence[str]") -> "np.ndarray":
         """For each hex content hash in ``hashes``, its row in this table (-1: none)."""
-        import numpy as np
+        return positions_of(self.hashes, digest_array(hashes))
 
-        import numpy as np
 
-        return positions_of(self.hashes, np.array([bytes.fromhex(digest) for digest in hashes], dtype="S16"))
+def digest_array(digests: "Iterable[str]") -> "np.ndarray":
+    """Hex content hashes as the 16-byte strings the vectors file and the graph keep."""
+    import numpy as np
+
+    return np.array([bytes.fromhex(digest) for digest in digests], dtype="S16")
 
 
 def positions_of(keys: "np.ndarray", wanted: "np.ndarray") -> "np.ndarray":

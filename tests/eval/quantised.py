@@ -17,15 +17,13 @@ from indexer import IndexStore, SearchService
 from indexer.semantic import quantised
 from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph, write_neighbours
 from indexer.semantic.quantised import QuantisedMatrix
-from indexer.semantic.vectors import ArticleVectors, DenseMatrix, VectorTable
+from indexer.semantic.vectors import ArticleVectors, DenseMatrix, VectorTable, digest_array
 
 DEPTH = 100
 
 
 def nearest_recall(service: SearchService, queries: list[str], graph: bool) -> float | None:
     """Mean share of the exact scan's 100 nearest articles that the codes (through the graph) find (None: no vectors)."""
-    import numpy as np
-
     held, generation = service._pool.acquire()
     layout = generation.semantic_layout(held)
     table, vectors = VectorTable.load(generation.folder), ArticleVectors.load(generation.folder)
@@ -35,7 +33,7 @@ def nearest_recall(service: SearchService, queries: list[str], graph: bool) -> f
     rows = table.rows_for(hashes)
     found: DenseMatrix | None = QuantisedMatrix(rows, table.vectors)
     if graph:
-        found = NeighbourGraph.made(vectors).matrix_for(np.array([bytes.fromhex(digest) for digest in hashes], dtype="S16"), rows)
+        found = NeighbourGraph.made(vectors).matrix_for(digest_array(hashes), rows)
     assert found is not None
     shares = []
     for text in queries:
