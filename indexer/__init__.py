@@ -34,8 +34,8 @@ The pipeline, one folder per stage and one idea per module::
     semantic/   ranking by meaning (numpy; optional)
       model.py      texts -> sentence vectors (all-MiniLM-L6-v2 run with numpy)
       vectors.py    article vectors stored per generation, and the exact float32 matrix
-      quantised.py  the vectors as 8-bit codes that faiss scans (from 20,000 articles)
-      neighbours.py a graph of nearest neighbours over those codes, made by build and update
+      quantised.py  the vectors as 8-bit codes that faiss scans (from 20,000 articles, without a graph)
+      neighbours.py a graph of nearest neighbours over those codes, made by build and update (from 2,000)
       layout.py     which of the three a searcher's documents get
       checks.py     what `index verify` checks of the vectors, the graph and the query encoder
       query_encoder.py  queries -> vectors in microseconds, fitted to the articles

@@ -1,7 +1,8 @@
 """The graph of nearest neighbours (large indexes): the exact scan's nearest articles, kept in step by updates.
 
-The graph is made from :data:`~indexer.semantic.quantised.QUANTISE_FROM`
-articles; these tests lower that threshold so that small corpora use it too.
+The graph is made from :data:`~indexer.semantic.neighbours.GRAPH_FROM` articles (and
+8-bit codes are scanned without it from :data:`~indexer.semantic.quantised.QUANTISE_FROM`);
+these tests lower both thresholds so that small corpora use them too.
 """
 
 from __future__ import annotations
@@ -44,8 +45,13 @@ def queries_near(vectors: ArticleVectors, count: int = 40) -> np.ndarray:
     return (moved / np.linalg.norm(moved, axis=1, keepdims=True)).astype(np.float32)
 
 
-def exact_and_graph(vectors: ArticleVectors, documents: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[VectorMatrix, NeighbourMatrix]:
+def every_size_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(neighbours, "GRAPH_FROM", 1)
     monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+
+
+def exact_and_graph(vectors: ArticleVectors, documents: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[VectorMatrix, NeighbourMatrix]:
+    every_size_large(monkeypatch)
     vectors.save(tmp_path)
     write_neighbours(tmp_path, vectors)
     table, graph = VectorTable.load(tmp_path), NeighbourGraph.load(tmp_path)
@@ -89,7 +95,7 @@ def test_deleted_documents_and_shared_hashes(tmp_path: Path, monkeypatch: pytest
 def test_an_update_links_new_articles_marks_dropped_ones_and_remakes_the_graph_when_many_are_dead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+    every_size_large(monkeypatch)
     vectors = vectors_of(digests(400))
     write_neighbours(tmp_path, vectors)
     vectors.discard(digests(20))  # 5% dropped, 30 added: extended in place
@@ -112,7 +118,7 @@ def test_an_update_links_new_articles_marks_dropped_ones_and_remakes_the_graph_w
 
 
 def test_a_graph_that_lacks_an_article_is_not_used_and_small_indexes_have_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+    every_size_large(monkeypatch)
     vectors = vectors_of(digests(200))
     write_neighbours(tmp_path, vectors)
     graph = NeighbourGraph.load(tmp_path)
@@ -125,7 +131,7 @@ def test_a_graph_that_lacks_an_article_is_not_used_and_small_indexes_have_none(t
     assert len(problems) == 1 and problems[0].reason.startswith("lacks 1 of the 201 vectors")
     (tmp_path / NEIGHBOURS_FILE).write_bytes(b"PK\x03\x04 damaged")
     assert NeighbourGraph.load(tmp_path) is None
-    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1000)
+    monkeypatch.setattr(neighbours, "GRAPH_FROM", 1000)
     write_neighbours(tmp_path, vectors)
     assert not (tmp_path / NEIGHBOURS_FILE).exists()
 
@@ -135,7 +141,7 @@ def test_build_and_update_keep_a_graph_that_searches_rank_through(tmp_path: Path
     queries = ["how do cells keep a stable temperature", "why do prices rise", "drug tolerance mechanisms", "light as a wave"]
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(SAMPLE_CORPUS, corpus)
-    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
+    every_size_large(monkeypatch)
     build_index(corpus, index, semantic=True)
     folder = index / IndexStore(index).require_pointer().dir
     assert (folder / NEIGHBOURS_FILE).exists()
@@ -171,3 +177,25 @@ def test_build_and_update_keep_a_graph_that_searches_rank_through(tmp_path: Path
     assert {problem.path for problem in verify_index(index, [semantic_problems])[1]} == {str(folder / NEIGHBOURS_FILE)}
     problems = semantic_problems(whoosh_index.open_dir(str(folder)), folder)  # (past the file list's size check)
     assert [problem.path for problem in problems] == [str(folder / NEIGHBOURS_FILE)] and problems[0].reason.startswith("unreadable")
+
+
+def test_mid_sized_indexes_search_through_the_graph_and_fall_back_to_the_exact_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From GRAPH_FROM articles the graph is used, though the codes are not scanned below QUANTISE_FROM."""
+    monkeypatch.setattr(neighbours, "GRAPH_FROM", 100)
+    names = digests(300)
+    vectors = vectors_of(names)
+    vectors.save(tmp_path)
+    write_neighbours(tmp_path, vectors)
+    table, graph = VectorTable.load(tmp_path), NeighbourGraph.load(tmp_path)
+    assert table is not None and graph is not None and 300 < quantised.QUANTISE_FROM
+    assert isinstance(lay_out(names, table, graph), NeighbourMatrix)
+    assert isinstance(lay_out(names + digests(1, start=999), table, graph), NeighbourMatrix)  # (a document without a vector has no label to lack)
+    vectors.add(digests(1, start=999), topical_vectors(1, seed=4))
+    vectors.save(tmp_path)
+    table = VectorTable.load(tmp_path)
+    assert table is not None
+    assert isinstance(lay_out(names + digests(1, start=999), table, graph), VectorMatrix)  # the graph lacks it: exact scan
+    assert isinstance(lay_out(names[:99], table, graph), VectorMatrix)  # below GRAPH_FROM
+    monkeypatch.setattr(neighbours, "GRAPH_FROM", 1000)
+    write_neighbours(tmp_path, vectors)
+    assert not (tmp_path / NEIGHBOURS_FILE).exists()

@@ -1,11 +1,13 @@
 """A graph of the article vectors' nearest neighbours, made by build and update: meaning without a full scan.
 
-From :data:`~indexer.semantic.quantised.QUANTISE_FROM` articles a search by
-meaning scans 8-bit codes, and it scans twice (the query, then the query moved
-by feedback): about 5 ms each at 100,000 articles. faiss's HNSW graph over the
-same codes finds the nearest hundred by visiting a few thousand of them, in
-about 1 ms there, with recall@100 against the exact scan about 0.99 on the
-judged collections (``make eval`` reports it).
+A search by meaning asks for nearest articles twice (the query's 20, for the
+first fusion, then the hundred nearest the query moved by feedback). A full
+scan reads every article's vector each time: about 5 ms for 8-bit codes at
+100,000 articles, 0.2 ms for float32 at 3,600. faiss's HNSW graph over 8-bit
+codes finds them by visiting a few hundred to a few thousand articles, with
+recall@100 against the exact scan about 0.99 on the judged collections
+(``make eval`` reports it), so from :data:`GRAPH_FROM` articles searches go
+through it.
 
 Making the graph takes about 20 s at 100,000 articles on two cores, far too
 long for each web worker after each update; so ``index build`` makes it,
@@ -13,7 +15,8 @@ long for each web worker after each update; so ``index build`` makes it,
 worker reads the file when it lays out its vectors. An article dropped since
 stays in the graph, reached by no document, until such labels are
 :data:`DEAD_SHARE` of it; then the update makes the graph anew. A graph that
-lacks a searcher's article (a failed write) is not used: the searcher scans.
+lacks a searcher's article (a failed write) is not used: the searcher scans
+(:mod:`indexer.semantic.layout`).
 """
 
 from __future__ import annotations
@@ -34,16 +37,21 @@ if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-__all__ = ["NEIGHBOURS_FILE", "NeighbourGraph", "NeighbourMatrix", "write_neighbours"]
+__all__ = ["NEIGHBOURS_FILE", "GRAPH_FROM", "NeighbourGraph", "NeighbourMatrix", "write_neighbours"]
 
 NEIGHBOURS_FILE = "neighbours.npz"
+#: Articles from which a generation has a graph and searches go through it: above about 2,000
+#: a graph search (two of them: the query's 20 nearest, then its feedback's 100) costs less than
+#: scanning the float32 matrix once (tests/eval/RESULTS.md, step 27).
+GRAPH_FROM = 2_000
 #: Links per article in the graph (faiss's M): 16 loses nothing against 32 on the judged collections.
 LINKS = 16
 #: Candidates kept while linking a new article (efConstruction).
 BUILD_BREADTH = 80
-#: Candidates kept while searching (efSearch): recall@100 0.989 (NFCorpus) and 0.992 (SciFact);
-#: 150 gave 0.979 and 0.988.
-SEARCH_BREADTH = 200
+#: Candidates kept while searching (efSearch), per result asked: for the 132 a fusion asks
+#: (100 and :data:`SPARE`), about 200, which gave recall@100 0.989 (NFCorpus) and 0.992 (SciFact),
+#: where 150 gave 0.979 and 0.988; for the first fusion's 20 (and spare), 78.
+BREADTH_PER_RESULT = 1.5
 #: Labels reached by no article that make an update lay the graph out anew.
 DEAD_SHARE = 0.1
 #: Spare results asked of the graph, for labels that are dead or deleted in this searcher.
@@ -159,6 +167,10 @@ class NeighbourMatrix(quantised.CodedVectors):
         self._first = np.searchsorted(labels[docnums][order], np.arange(index.ntotal + 1))
         reached = len(np.unique(labels[docnums])) / max(1, index.ntotal)
         self._ask_share = 1 / max(0.5, reached)
+        #: Each label's one document, where it has exactly one (-1: none or several), so the
+        #: common search maps its labels in one step rather than label by label.
+        counts = np.diff(self._first)
+        self._sole = np.where(counts == 1, self._documents[np.minimum(self._first[:-1], max(len(self._documents) - 1, 0))], -1)
 
     def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]:
         """The ``count`` live documents most similar to ``query`` (document number -> cosine)."""
@@ -168,10 +180,14 @@ class NeighbourMatrix(quantised.CodedVectors):
         if not len(self._documents):
             return {}
         wanted = min(self._index.ntotal, math.ceil((count + SPARE) * self._ask_share))
-        parameters = faiss.SearchParametersHNSW(efSearch=max(SEARCH_BREADTH, wanted))  # type: ignore[attr-defined]
+        parameters = faiss.SearchParametersHNSW(efSearch=math.ceil(BREADTH_PER_RESULT * wanted))  # type: ignore[attr-defined]
         scores, labels = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), wanted, params=parameters)
         reader = searcher.reader()
         deletions = reader.has_deletions()
+        valid = labels[0][labels[0] >= 0]
+        sole = self._sole[valid]
+        if not deletions and (sole >= 0).all():  # (every label found is one live document)
+            return dict(zip(sole[:count].tolist(), scores[0][: min(count, len(sole))].tolist()))
         found: dict[int, float] = {}
         for label, value in zip(labels[0].tolist(), scores[0].tolist()):
             if label < 0:
@@ -186,7 +202,7 @@ class NeighbourMatrix(quantised.CodedVectors):
 
 def write_neighbours(folder: Path, vectors: ArticleVectors) -> None:
     """Make or extend the graph of ``vectors`` in ``folder`` (below the size that scans codes, or without faiss: remove it)."""
-    if len(vectors) < quantised.QUANTISE_FROM or not quantised.quantisation_available():
+    if len(vectors) < GRAPH_FROM or not quantised.quantisation_available():
         (folder / NEIGHBOURS_FILE).unlink(missing_ok=True)
         return
     previous = NeighbourGraph.load(folder)

@@ -57,10 +57,11 @@ class CodedVectors:
         """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector)."""
         import numpy as np
 
-        known = self.known[docnums]
-        values = np.zeros(len(docnums), dtype=np.float32)
+        asked = np.asarray(docnums, dtype=np.int64)
+        known = self.known[asked]
+        values = np.zeros(len(asked), dtype=np.float32)
         if known.any():
-            values[known] = self.rows([docnum for docnum, has in zip(docnums, known.tolist()) if has]) @ query
+            values[known] = self._index.reconstruct_batch(self._ids[asked[known]]) @ query
         return values.tolist()
 
 

@@ -1,62 +1,75 @@
-"""The large-index layouts against the exact scan, on a judged collection (printed by ``make eval``).
+"""Each layout of the article vectors against the exact scan, on a judged collection (printed by ``make eval``).
 
-The judged collections are smaller than ``QUANTISE_FROM``, so the product scores
-them with exact float32 vectors; this lays the same vectors out as 8-bit codes,
-scanned in full or found through a graph of nearest neighbours (what indexes of
-``QUANTISE_FROM`` articles and more use), and reports (1) recall@100 of their
-nearest articles against the exact ones, query by query, and (2) nDCG@10 with
-every search using them.
+A search by meaning reaches the article vectors in one of three ways, by the
+index's size: the exact float32 matrix (below ``GRAPH_FROM`` articles), the
+generation's graph of nearest neighbours over 8-bit codes (from there on), or,
+where a generation lacks its graph, the 8-bit codes scanned whole (from
+``QUANTISE_FROM``). This lays the same vectors out each way and reports (1)
+recall@100 of each layout's nearest articles against the exact ones, query by
+query, and (2) nDCG@10 with every search using that layout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from indexer import IndexStore, SearchService
-from indexer.semantic import quantised
-from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph, write_neighbours
+from indexer import SearchService
+from indexer.semantic import neighbours, quantised
+from indexer.semantic.neighbours import NeighbourGraph
 from indexer.semantic.quantised import QuantisedMatrix
-from indexer.semantic.vectors import ArticleVectors, DenseMatrix, VectorTable, digest_array
+from indexer.semantic.vectors import ArticleVectors, DenseMatrix, VectorMatrix, VectorTable, digest_array
 
 DEPTH = 100
+LAYOUTS = {"exact": "exact float32 scan", "codes": "8-bit codes, scanned", "graph": "8-bit codes through the graph of neighbours"}
 
 
-def nearest_recall(service: SearchService, queries: list[str], graph: bool) -> float | None:
-    """Mean share of the exact scan's 100 nearest articles that the codes (through the graph) find (None: no vectors)."""
+@contextlib.contextmanager
+def laid_out(layout: str) -> Iterator[None]:
+    """Searchers opened inside use ``layout`` whatever the index's size (the thresholds are read at layout)."""
+    saved = neighbours.GRAPH_FROM, quantised.QUANTISE_FROM
+    neighbours.GRAPH_FROM = 0 if layout == "graph" else math.inf  # type: ignore[assignment]
+    quantised.QUANTISE_FROM = 0 if layout == "codes" else math.inf  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        neighbours.GRAPH_FROM, quantised.QUANTISE_FROM = saved
+
+
+def nearest_recall(service: SearchService, queries: list[str], layout: str) -> float | None:
+    """Mean share of the exact scan's 100 nearest articles that ``layout`` finds (None: no vectors)."""
     held, generation = service._pool.acquire()
-    layout = generation.semantic_layout(held)
+    semantic = generation.semantic_layout(held)
     table, vectors = VectorTable.load(generation.folder), ArticleVectors.load(generation.folder)
-    if layout is None or table is None or vectors is None:
+    if semantic is None or table is None or vectors is None:
         return None
     hashes = held.values("content_hash")
     rows = table.rows_for(hashes)
-    found: DenseMatrix | None = QuantisedMatrix(rows, table.vectors)
-    if graph:
-        found = NeighbourGraph.made(vectors).matrix_for(digest_array(hashes), rows)
+    exact = VectorMatrix.exact(rows, table.vectors)
+    found: DenseMatrix | None = exact
+    if layout == "codes":
+        found = QuantisedMatrix(rows, table.vectors)
+    elif layout == "graph":
+        graph = NeighbourGraph.load(generation.folder) or NeighbourGraph.made(vectors)
+        found = graph.matrix_for(digest_array(hashes), rows)
     assert found is not None
     shares = []
     for text in queries:
-        vector = layout.embed_query(text)
-        exact = layout.matrix.nearest(vector, DEPTH, held.searcher)
-        shares.append(len(exact.keys() & found.nearest(vector, DEPTH, held.searcher).keys()) / max(1, len(exact)))
+        vector = semantic.embed_query(text)
+        truth = exact.nearest(vector, DEPTH, held.searcher)
+        shares.append(len(truth.keys() & found.nearest(vector, DEPTH, held.searcher).keys()) / max(1, len(truth)))
     return sum(shares) / max(1, len(shares))
 
 
-def large_ndcg(index: Path, queries: list[tuple[str, str]], score: Callable[[str, list[int]], float | None], graph: bool) -> float:
-    """Mean of ``score(query id, ranked ids)`` over the judged queries, every layout 8-bit (through a graph)."""
-    saved = quantised.QUANTISE_FROM
-    quantised.QUANTISE_FROM = 0
-    folder = index / IndexStore(index).require_pointer().dir
-    try:
-        if graph:
-            vectors = ArticleVectors.load(folder)
-            assert vectors is not None
-            write_neighbours(folder, vectors)
-        with SearchService(index) as service:
-            values = [score(query_id, service.ranked_ids(text, DEPTH)) for query_id, text in queries]
-    finally:
-        quantised.QUANTISE_FROM = saved
-        (folder / NEIGHBOURS_FILE).unlink(missing_ok=True)
+def layout_ndcg(index: Path, queries: list[tuple[str, str]], score: Callable[[str, list[int]], float | None], layout: str) -> float:
+    """Mean of ``score(query id, ranked ids)`` over the judged queries, every search through ``layout``.
+
+    The graph layout needs the generation's graph: ``index build`` makes it from ``GRAPH_FROM`` articles,
+    which both judged collections pass.
+    """
+    with laid_out(layout), SearchService(index) as service:
+        values = [score(query_id, service.ranked_ids(text, DEPTH)) for query_id, text in queries]
     judged = [value for value in values if value is not None]
     return sum(judged) / max(1, len(judged))

@@ -212,14 +212,14 @@ def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, reb
         outcome.rows.append([query_id, f"{mine:.4f}", f"{theirs:.4f}", f"{mine - theirs:+.4f}", text])
     if semantic:
         for layout in ("codes", "graph"):
-            outcome.large_recall[layout] = quantised.nearest_recall(service, [text for _, text in queries], layout == "graph")
+            outcome.large_recall[layout] = quantised.nearest_recall(service, [text for _, text in queries], layout)
 
         def judged_ndcg(query_id: str, ids: list[int]) -> float | None:
             judged = qrels.get(query_id, {})
             return ndcg_at([source_of[article_id] for article_id in ids], judged, 10) if has_relevant(judged) else None
 
-        for layout in ("codes", "graph"):
-            outcome.large_ndcg[layout] = quantised.large_ndcg(index, queries, judged_ndcg, layout == "graph")
+        for layout in quantised.LAYOUTS:
+            outcome.large_ndcg[layout] = quantised.layout_ndcg(index, queries, judged_ndcg, layout)
     service.close()
     by_words.close()
     return outcome
@@ -260,11 +260,13 @@ def print_table(outcome: Outcome) -> bool:
               f"API search() p50 {statistics.median(outcome.words_api_ms):.2f} ms")
     print(f"  API search() page 1 of 10, with snippets: p50 {statistics.median(outcome.api_ms):.2f} ms; "
           f"its top 10 equals the scored ranking for {outcome.queries - outcome.api_mismatches}/{outcome.queries} queries")
-    for layout, label in (("codes", "8-bit vectors, scanned"), ("graph", "8-bit vectors through the graph of neighbours")):
-        recall, ndcg = outcome.large_recall.get(layout), outcome.large_ndcg.get(layout)
+    used = {"exact": f"below {quantised.neighbours.GRAPH_FROM:,} articles", "graph": f"from {quantised.neighbours.GRAPH_FROM:,}",
+            "codes": f"from {quantised.quantised.QUANTISE_FROM:,} when a generation lacks its graph"}
+    for layout, label in quantised.LAYOUTS.items():
+        recall, ndcg = outcome.large_recall.get(layout, 1.0), outcome.large_ndcg.get(layout)
         if recall is not None and ndcg is not None:
-            print(f"  {label} (used from {quantised.quantised.QUANTISE_FROM:,} articles): nearest-100 recall against the exact "
-                  f"scan {recall:.4f}; nDCG@10 with them {ndcg:.4f} ({ndcg / (mean(outcome.ref['ndcg']) or 1):.3f}x)")
+            print(f"  {label} ({used[layout]}): nearest-100 recall against the exact "
+                  f"scan {recall:.4f}; nDCG@10 with it {ndcg:.4f} ({ndcg / (mean(outcome.ref['ndcg']) or 1):.3f}x)")
     ndcg_ratio = mean(outcome.ours["ndcg"]) / (mean(outcome.ref["ndcg"]) or 1)
     recall_ok = mean(outcome.ours["recall"]) >= mean(outcome.ref["recall"])
     bar = BAR.get(outcome.collection)

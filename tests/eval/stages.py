@@ -35,7 +35,7 @@ import indexer.search.passages as passages  # noqa: E402
 import indexer.search.ranked as ranked  # noqa: E402
 import indexer.search.service as service  # noqa: E402
 from indexer import SearchService  # noqa: E402
-from indexer.semantic import vectors  # noqa: E402
+from indexer.semantic import neighbours, quantised, query_encoder, vectors  # noqa: E402
 
 from run import CACHE, DEFAULT_SPLITS, load_split  # noqa: E402
 
@@ -47,6 +47,11 @@ STAGES: list[tuple[Any, str, str]] = [
     (ranked, "bm25f_scores", "  BM25F"),
     (ranked, "fuse", "  fusion with meaning"),
     (vectors.VectorMatrix, "nearest", "   nearest articles (matrix pass)"),
+    (quantised.QuantisedMatrix, "nearest", "   nearest articles (8-bit scan)"),
+    (neighbours.NeighbourMatrix, "nearest", "   nearest articles (graph)"),
+    (quantised.CodedVectors, "similarity", "   similarity of the other candidates (8-bit)"),
+    (vectors.SemanticQuery, "refined", "   feedback: the query moved"),
+    (query_encoder.QueryEncoder, "encode_query", "   query embedded"),
     (service, "_hit", " results"),
     (passages.PassageReader, "read", "  passages"),
     (passages.PassageReader, "_meaning", "   passages by meaning"),
@@ -76,11 +81,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("collection", choices=sorted(DEFAULT_SPLITS))
     parser.add_argument("--limit-queries", type=int, metavar="N")
+    parser.add_argument("--index", type=Path, help="an index by meaning to profile instead of make eval's")
+    parser.add_argument("--bench-queries", type=int, metavar="N", help="N of the bench's generated queries instead of the split's")
     args = parser.parse_args()
     evaldata = Path(os.environ.get("EVALDATA") or ROOT.parent / "shared" / "evaldata").resolve()
-    queries = [text for _, text in load_split(evaldata, args.collection, DEFAULT_SPLITS[args.collection])[0]]
+    if args.bench_queries:
+        sys.path.insert(0, str(ROOT / "tests" / "bench"))
+        import generate
+
+        queries = generate.queries(args.bench_queries)
+    else:
+        queries = [text for _, text in load_split(evaldata, args.collection, DEFAULT_SPLITS[args.collection])[0]]
     queries = queries[: args.limit_queries] if args.limit_queries else queries
-    indexes = sorted((CACHE / args.collection).glob("index-*-semantic"), key=lambda path: path.stat().st_mtime)
+    indexes = [args.index] if args.index else sorted((CACHE / args.collection).glob("index-*-semantic"), key=lambda path: path.stat().st_mtime)
     if not indexes:
         raise SystemExit(f"no cached index for {args.collection}: run `make eval` first")
     spent: dict[str, float] = collections.defaultdict(float)
