@@ -190,6 +190,8 @@ def test_mid_sized_indexes_search_through_the_graph_and_fall_back_to_the_exact_s
     assert table is not None and graph is not None and 300 < quantised.QUANTISE_FROM
     assert isinstance(lay_out(names, table, graph), NeighbourMatrix)
     assert isinstance(lay_out(names + digests(1, start=999), table, graph), NeighbourMatrix)  # (a document without a vector has no label to lack)
+    unknown = lay_out(digests(300, start=5000), table, graph)  # (a searcher none of whose documents has a vector)
+    assert isinstance(unknown, NeighbourMatrix) and unknown.nearest(queries_near(vectors, 1)[0], 10, Searcher()) == {}
     vectors.add(digests(1, start=999), topical_vectors(1, seed=4))
     vectors.save(tmp_path)
     table = VectorTable.load(tmp_path)

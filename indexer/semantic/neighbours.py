@@ -169,8 +169,10 @@ class NeighbourMatrix(quantised.CodedVectors):
         self._ask_share = 1 / max(0.5, reached)
         #: Each label's one document, where it has exactly one (-1: none or several), so the
         #: common search maps its labels in one step rather than label by label.
-        counts = np.diff(self._first)
-        self._sole = np.where(counts == 1, self._documents[np.minimum(self._first[:-1], max(len(self._documents) - 1, 0))], -1)
+        self._sole = np.full(index.ntotal, -1, dtype=np.int64)
+        if len(self._documents):  # (a searcher none of whose documents has a vector has no label to map)
+            counts = np.diff(self._first)
+            self._sole = np.where(counts == 1, self._documents[np.minimum(self._first[:-1], len(self._documents) - 1)], -1)
 
     def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]:
         """The ``count`` live documents most similar to ``query`` (document number -> cosine)."""
