@@ -58,6 +58,16 @@ def index_dir(corpus_dir: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def semantic_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of the sample corpus and its index by meaning, built once a session (embedding
+    takes seconds): tests read their own copies (``support.corpora.copy_corpus_and_index``), never this one."""
+    root = tmp_path_factory.mktemp("semantic-sample")
+    shutil.copytree(SAMPLE_CORPUS, root / "corpus")
+    build_index(root / "corpus", root / "index", semantic=True)
+    return root / "corpus", root / "index"
+
+
+@pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One index of the sample corpus shared by read-only tests."""
     target = tmp_path_factory.mktemp("sample") / "index"

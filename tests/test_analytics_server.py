@@ -23,22 +23,18 @@ from typing import Any, Iterator
 
 import pytest
 
-from indexer import build_index
+from support.corpora import copy_corpus_and_index
 from support.processes import run_cli
 from support.servers import Server, fetch, start_server
-
-from helpers import SAMPLE_CORPUS
 
 TAB = "tabfortests01"
 DIABETES_ID = 500010  # "What is the difference between type 1 and type 2 diabetes?"
 
 
 @pytest.fixture(scope="module")
-def meaning_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample corpus indexed with article vectors and the query encoder (embedding takes seconds)."""
-    target = tmp_path_factory.mktemp("analytics-server") / "index"
-    build_index(SAMPLE_CORPUS, target, semantic=True)
-    return target
+def meaning_index(semantic_sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample corpus indexed with article vectors and the query encoder (the module's copy)."""
+    return copy_corpus_and_index(semantic_sample, tmp_path_factory.mktemp("analytics-server"))[1]
 
 
 @pytest.fixture(scope="module")

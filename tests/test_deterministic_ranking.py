@@ -18,7 +18,7 @@ import pytest
 
 from indexer import build_index
 from support import ROOT
-from support.corpora import SAMPLE_CORPUS
+from support.corpora import SAMPLE_CORPUS, copy_corpus_and_index
 
 QUERIES = [
     "how does the body keep its temperature steady",
@@ -46,8 +46,10 @@ def scores_with_hash_seed(index: Path, seed: int) -> list[object]:
 
 @pytest.fixture(scope="module", params=["words", "meaning"])
 def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if request.param == "meaning":
+        return copy_corpus_and_index(request.getfixturevalue("semantic_sample"), tmp_path_factory.mktemp("meaning"))[1]
     target = tmp_path_factory.mktemp(request.param) / "index"
-    build_index(SAMPLE_CORPUS, target, semantic=request.param == "meaning")
+    build_index(SAMPLE_CORPUS, target, semantic=False)
     return target
 
 

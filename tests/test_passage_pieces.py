@@ -6,7 +6,6 @@ These use the installed embedding model on a copy of the sample corpus.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from indexer.index.listings import EARLIER_MAGIC, MAGIC, SUFFIX, Listings, write
 from indexer.index.segment_files import SegmentFile, path_for, whole
 from indexer.semantic import query_encoder
 from indexer.semantic.query_encoder import QueryEncoder
-from support.corpora import SAMPLE_CORPUS
+from support.corpora import SAMPLE_CORPUS, copy_corpus_and_index
 from support.segments import live_folder
 
 QUERIES = ["how does the body keep its temperature steady", "what makes prices rise", "entropy heat", "why do we forget things",
@@ -27,19 +26,14 @@ QUERIES = ["how does the body keep its temperature steady", "what makes prices r
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A corpus copy and its semantic index, built once (embedding takes seconds)."""
-    root = tmp_path_factory.mktemp("pieces")
-    shutil.copytree(SAMPLE_CORPUS, root / "corpus")
-    build_index(root / "corpus", root / "index", semantic=True)
-    return root / "corpus", root / "index"
+def built(semantic_sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The module's copy of the corpus and its semantic index."""
+    return copy_corpus_and_index(semantic_sample, tmp_path_factory.mktemp("pieces"))
 
 
 @pytest.fixture
 def sample(built: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
-    shutil.copytree(built[0], tmp_path / "corpus")
-    shutil.copytree(built[1], tmp_path / "index")
-    return tmp_path / "corpus", tmp_path / "index"
+    return copy_corpus_and_index(built, tmp_path)
 
 
 def pages(index: Path) -> list[object]:

@@ -7,7 +7,6 @@ semantic`) on a copy of the sample corpus.
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from indexer.semantic.query_encoder import QUERY_ENCODER_FILE, QueryEncoder
 from indexer.ranking.fusion import SEMANTIC_MIN_SIMILARITY, fuse
 from indexer.ranking.scores import Scores
 
-from helpers import SAMPLE_CORPUS
+from support.corpora import copy_corpus_and_index
 
 HOMEOSTASIS = "/learn/biology/questions/how-does-homeostasis-maintain-stable-internal-conditions"
 INFLATION = "/learn/economics/questions/what-causes-inflation"
@@ -37,22 +36,15 @@ def live_vectors(index_dir: Path) -> ArticleVectors:
 
 
 @pytest.fixture(scope="module")
-def semantic_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A corpus copy and its semantic index, built once (embedding takes seconds)."""
-    root = tmp_path_factory.mktemp("semantic")
-    corpus = root / "corpus"
-    shutil.copytree(SAMPLE_CORPUS, corpus)
-    build_index(corpus, root / "index", semantic=True)
-    return corpus, root / "index"
+def semantic_source(semantic_sample: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The module's copy of the corpus and its semantic index, for tests that only read them."""
+    return copy_corpus_and_index(semantic_sample, tmp_path_factory.mktemp("semantic"))
 
 
 @pytest.fixture
-def semantic_index(semantic_source: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+def semantic_index(semantic_sample: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     """A private copy of the corpus and semantic index, for tests that change them."""
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(semantic_source[0], corpus)
-    shutil.copytree(semantic_source[1], index)
-    return corpus, index
+    return copy_corpus_and_index(semantic_sample, tmp_path)
 
 
 class FakeMeaning:

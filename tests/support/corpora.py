@@ -11,7 +11,7 @@ import yaml
 
 from support import ROOT
 
-__all__ = ["SAMPLE_CORPUS", "WORDS", "article_text", "write_synthetic", "copy_sample", "corpus_count"]
+__all__ = ["SAMPLE_CORPUS", "WORDS", "article_text", "write_synthetic", "copy_sample", "copy_corpus_and_index", "corpus_count"]
 
 SAMPLE_CORPUS = ROOT / "corpus"
 #: Synthetic articles draw their words from these (real terms, so stemming and ranking do real work).
@@ -74,6 +74,14 @@ def copy_sample(folder: Path, synthetic: int = 0, **options: Any) -> Path:
     if synthetic:
         write_synthetic(folder / "synthetic", synthetic, **options)
     return folder
+
+
+def copy_corpus_and_index(built: tuple[Path, Path], root: Path) -> tuple[Path, Path]:
+    """A private copy, under ``root``, of a corpus and the index built from it (both as ``corpus`` and ``index``)."""
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(built[0], corpus)
+    shutil.copytree(built[1], index)
+    return corpus, index
 
 
 def corpus_count(corpus: Path) -> int:
