@@ -106,10 +106,11 @@ class Vocabulary:
         """The words by their first ``prefix`` letters (made once per prefix length and table)."""
         heads = self._by_head.get(prefix)
         if heads is None:
-            heads = self._by_head[prefix] = {}
+            heads = {}
             for candidate in self.counts:
                 if len(candidate) >= prefix:
                     heads.setdefault(candidate[:prefix], []).append(candidate)
+            self._by_head[prefix] = heads  # (whole before it is seen: a search in another thread may ask at once)
         return heads
 
     def starting_with(self, prefix: str) -> list[str]:
