@@ -17,7 +17,7 @@ import bisect
 import json
 from itertools import takewhile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -94,7 +94,7 @@ class Vocabulary:
         Words sharing a head are as many edits apart as their tails, so one C pass of
         rapidfuzz's Levenshtein distance over the words with ``word``'s head finds them (it
         replaced a walk of the sorted words with Whoosh's Levenshtein automaton, which gave
-        the same words in 1-6 ms a misspelt word, most of it making the automaton).
+        the same words in 6-11 ms a misspelt word, most of it making the automaton).
         """
         group = self._heads(prefix).get(word[:prefix], []) if len(word) >= prefix else []
         found = process.extract(word, group, scorer=Levenshtein.distance, score_cutoff=maxdist, limit=None)
