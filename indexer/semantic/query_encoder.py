@@ -73,7 +73,10 @@ class QueryEncoder:
     """Query text -> unit vector in the space of the index's article vectors, without the model.
 
     Only the pieces the corpus gave a vector are kept (a 54-article site uses a
-    tenth of the vocabulary); any other piece reads as zero.
+    tenth of the vocabulary); any other piece reads as zero. They are stored as
+    float16 and held as float32: numpy widens float16 one element at a time, which
+    made summing a page's passages cost four times what the sums do (0.27 against
+    0.07 ms a search on NFCorpus dev), for twice the table's memory (11 -> 22 MB there).
     """
 
     def __init__(self, model: str, ids: "np.ndarray", rows: "np.ndarray", size: int, tokenizer_json: str, articles: int = 0) -> None:
@@ -85,7 +88,8 @@ class QueryEncoder:
         self.ids = ids  # (kept,) vocabulary ids, ascending
         self.size = size  # the vocabulary's
         self.dimensions = rows.shape[1]
-        self._rows = np.vstack([rows.astype(np.float16), np.zeros((1, rows.shape[1]), dtype=np.float16)])  # last: zero
+        # (float16 first: the stored precision, whatever ``rows`` came as; the last row is zero)
+        self._rows = np.vstack([rows.astype(np.float16).astype(np.float32), np.zeros((1, rows.shape[1]), dtype=np.float32)])
         self._slot = np.full(size, len(ids), dtype=np.int32)
         self._slot[ids] = np.arange(len(ids), dtype=np.int32)
         self.tokenizer_json = tokenizer_json
@@ -103,14 +107,16 @@ class QueryEncoder:
     @property
     def pieces(self) -> "np.ndarray":
         """The full (vocabulary, dimensions) table, float16 (for inspection: queries use the kept rows)."""
-        return self._rows[self._slot]
+        import numpy as np
+
+        return self._rows[self._slot].astype(np.float16)
 
     def encode_query(self, text: str) -> "np.ndarray":
         """The query's unit vector (all zeros if none of its pieces carries meaning)."""
         import numpy as np
 
         ids = self.tokenizer.encode(text, add_special_tokens=False).ids
-        vector = self._rows[self._slot[ids]].sum(axis=0, dtype=np.float32) if ids else np.zeros(self.dimensions, np.float32)
+        vector = np.add.reduce(self._rows[self._slot[ids]], axis=0) if ids else np.zeros(self.dimensions, np.float32)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
 
@@ -134,13 +140,14 @@ class QueryEncoder:
 
         if not pieces:
             return np.zeros((0, self.dimensions), np.float32)
-        lengths = np.array([len(ids) for ids in pieces])
         rows = self._rows[self._slot[np.concatenate(pieces).astype(np.int64, copy=False)]]
         sums = np.zeros((len(pieces), self.dimensions), np.float32)
-        filled = lengths > 0
-        if filled.any():
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled]
-            sums[filled] = np.add.reduceat(rows, starts, axis=0, dtype=np.float32)
+        end = 0
+        for row, ids in enumerate(pieces):
+            # (each text summed on its own, as a query is: its vector never hangs on the others beside it)
+            start, end = end, end + len(ids)
+            if end > start:
+                np.add.reduce(rows[start:end], axis=0, out=sums[row])
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
 
@@ -150,7 +157,7 @@ class QueryEncoder:
 
         tokenizer = np.frombuffer(self.tokenizer_json.encode("utf-8"), dtype=np.uint8)
         with atomic_file(folder / QUERY_ENCODER_FILE) as handle:
-            np.savez(handle, ids=self.ids, rows=self._rows[:-1], size=np.array(self.size), tokenizer=tokenizer, model=np.array(self.model))
+            np.savez(handle, ids=self.ids, rows=self._rows[:-1].astype(np.float16), size=np.array(self.size), tokenizer=tokenizer, model=np.array(self.model))
         _save_state(folder, {"articles": self.articles, "embedded_since": 0})
 
     @classmethod
