@@ -72,6 +72,8 @@ def test_the_graph_finds_the_exact_scans_nearest_articles(tmp_path: Path, monkey
         truth, found = exact.nearest(query, 100, Searcher()), graph.nearest(query, 100, Searcher())
         assert len(found) == 100 and 3000 not in found
         assert all(abs(found[docnum] - truth[docnum]) < 2e-3 for docnum in found.keys() & truth.keys())
+        # the cosine a fusion is given for an article is the one the graph found it by (one scale for both)
+        assert np.allclose(graph.similarity(query, list(found)), list(found.values()), rtol=0, atol=1e-5)
         recall.append(len(truth.keys() & found.keys()) / 100)
     assert np.mean(recall) >= 0.98, np.mean(recall)
     docnums = [0, 1, 2999, 3000]

@@ -77,6 +77,19 @@ def test_cosines_of_given_articles_match_and_one_without_a_vector_scores_nothing
     assert np.allclose(codes.rows([1, 51]), exact.rows([1, 51]), atol=1e-2)
 
 
+def test_cosines_read_from_the_codes_are_the_ones_the_scan_ranks_by(
+    both: tuple[VectorMatrix, QuantisedMatrix, np.ndarray],
+) -> None:
+    """A candidate's cosine (read from the codes by numpy) and the scan's score for it (faiss's
+    own decoding) agree, so the candidates found and the candidates given are mixed on one scale."""
+    _, codes, queries = both
+    for query in queries[:10]:
+        found = codes.nearest(query, 30, Searcher())
+        given = codes.similarity(query, list(found))
+        assert np.allclose(given, list(found.values()), rtol=0, atol=1e-5)
+        assert np.allclose(given, codes.rows(list(found)) @ query, rtol=0, atol=1e-5)
+
+
 def test_deleted_documents_are_skipped(both: tuple[VectorMatrix, QuantisedMatrix, np.ndarray]) -> None:
     _, codes, queries = both
     first = list(codes.nearest(queries[1], 10, Searcher()))

@@ -46,6 +46,8 @@ class CodedVectors:
     known: "np.ndarray"
     _ids: "np.ndarray"
     _index: Any
+    _decoding: "_Decoding | None" = None  # (read at the first similarity asked)
+    _decoding_read = False
 
     def rows(self, docnums: list[int]) -> "np.ndarray":
         """The (decoded) vectors of ``docnums``, all of which have one."""
@@ -54,15 +56,59 @@ class CodedVectors:
         return self._index.reconstruct_batch(self._ids[np.asarray(docnums, dtype=np.int64)])
 
     def similarity(self, query: "np.ndarray", docnums: list[int]) -> list[float]:
-        """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector)."""
+        """Cosine of ``query`` with each of ``docnums`` (0 for a document without a vector).
+
+        Read from the codes as numpy arrays: a code ``c`` stands for ``low + (c + 0.5) / 255 * span``
+        per dimension, so the cosine is one product of the bytes with the query scaled by the span,
+        plus a constant. faiss's own decoding (``reconstruct_batch``) gives the same cosines to about
+        1e-7, at over twice the cost: 0.08 against 0.03 ms for a fusion's hundred candidates, most of
+        it Python's calls into faiss.
+        """
         import numpy as np
 
         asked = np.asarray(docnums, dtype=np.int64)
         known = self.known[asked]
         values = np.zeros(len(asked), dtype=np.float32)
         if known.any():
-            values[known] = self._index.reconstruct_batch(self._ids[asked[known]]) @ query
+            positions = self._ids[asked[known]]
+            if not self._decoding_read:
+                self._decoding, self._decoding_read = _Decoding.of(self._index), True
+            if self._decoding is None:
+                values[known] = self._index.reconstruct_batch(positions) @ query
+            else:
+                values[known] = self._decoding.cosines(np.asarray(query, dtype=np.float32), positions)
         return values.tolist()
+
+
+class _Decoding:
+    """How a faiss 8-bit index's codes stand for vectors: each dimension's low end and span."""
+
+    def __init__(self, storage: Any, low: "np.ndarray", span: "np.ndarray") -> None:
+        self.storage = storage
+        self.low = low
+        self.span = span
+
+    @classmethod
+    def of(cls, index: Any) -> "_Decoding | None":
+        """The index's decoding; None where its codes are not one byte a dimension (faiss decodes them)."""
+        import faiss
+
+        storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+        if not isinstance(storage, faiss.IndexScalarQuantizer) or storage.sq.qtype != faiss.ScalarQuantizer.QT_8bit:
+            return None
+        trained = faiss.vector_to_array(storage.sq.trained)
+        dimensions = storage.d
+        if storage.code_size != dimensions or len(trained) != 2 * dimensions:
+            return None
+        return cls(storage, trained[:dimensions], trained[dimensions:])
+
+    def cosines(self, query: "np.ndarray", positions: "np.ndarray") -> "np.ndarray":
+        import faiss
+
+        storage, dimensions = self.storage, self.storage.d
+        # (the codes seen anew at each call: a view of the index's own memory, which moves if vectors are added)
+        codes = faiss.rev_swig_ptr(storage.codes.data(), storage.ntotal * dimensions).reshape(storage.ntotal, dimensions)
+        return codes[positions].astype("float32") @ (self.span / 255.0 * query) + float((self.low + 0.5 / 255.0 * self.span) @ query)
 
 
 class QuantisedMatrix(CodedVectors):
