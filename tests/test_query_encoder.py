@@ -121,6 +121,18 @@ def test_saved_and_loaded_it_embeds_alike_and_a_damaged_file_is_refused(fitted: 
     assert QueryEncoder.load(tmp_path / "missing") is None
 
 
+def test_a_passage_reads_as_the_same_words_typed_as_a_query_whatever_is_beside_it(fitted: QueryEncoder) -> None:
+    """Passages are encoded in batches; each text's vector is its own (a page's passage scores must
+    not hang on the other results), and equals the query vector of the same text, bit for bit."""
+    texts = ["How do vaccines train the immune system?", "", "tolerance " * 400, "Why is the sky blue?"]
+    together = fitted.encode_texts(texts)
+    for text, row in zip(texts, together):
+        assert np.array_equal(fitted.encode_texts([text])[0], row)
+        assert np.array_equal(fitted.encode_query(text), row)
+    assert not together[1].any()
+    assert np.array_equal(fitted.encode_texts(texts[::-1])[::-1], together)
+
+
 def test_a_query_with_nothing_to_read_has_no_direction(fitted: QueryEncoder) -> None:
     blank = fit_query_encoder(load_encoder(), ["", " "], np.eye(2, fitted.pieces.shape[1], dtype=np.float32))
     assert not blank.pieces.any(), "texts without a piece fit nothing, and fail nothing"
