@@ -18,6 +18,8 @@ SCORES = st.dictionaries(st.integers(0, 500), st.sampled_from([0.5, 1.0, 1.25, 2
 def test_the_best_are_heapqs(scores: dict[int, float], count: int) -> None:
     expected = heapq.nsmallest(count, scores.items(), key=lambda item: (-item[1], item[0]))
     assert Scores.of(scores).top(count) == expected
+    docs, values = Scores.of(scores).best(count)
+    assert list(zip(docs.tolist(), values.tolist())) == expected and docs.dtype == np.int64
 
 
 @given(SCORES, st.lists(st.integers(-5, 510), max_size=30))

@@ -72,8 +72,8 @@ def fuse(scores: Scores, semantic: Semantic, depth: int | None = None, weight: f
     lexical = _Lexical(scores, depth)
     mixed = _mixed(scores, semantic, lexical, min(FIRST_NEAR, depth) if FEEDBACK_DOCS else depth, weight)
     if FEEDBACK_DOCS and len(mixed):
-        best = mixed.top(FEEDBACK_DOCS)
-        mixed = _mixed(scores, semantic.refined([docnum for docnum, _ in best], FEEDBACK_WEIGHT), lexical, depth, weight)
+        best, _ = mixed.best(FEEDBACK_DOCS)
+        mixed = _mixed(scores, semantic.refined(best.tolist(), FEEDBACK_WEIGHT), lexical, depth, weight)
     if not len(mixed):
         return scores
     top = float(scores.values.max()) if len(scores) else 0.0
@@ -85,11 +85,7 @@ class _Lexical:
     """The best ``depth`` documents by BM25F, as arrays: both fusions take their candidates from them."""
 
     def __init__(self, scores: Scores, depth: int) -> None:
-        import numpy as np
-
-        best = scores.top(depth)
-        self.docs = np.fromiter((docnum for docnum, _ in best), dtype=np.int64, count=len(best))
-        self.values = np.fromiter((value for _, value in best), dtype=np.float64, count=len(best))
+        self.docs, self.values = scores.best(depth)
 
 
 def _mixed(scores: Scores, semantic: Semantic, lexical: _Lexical, near_count: int, weight: float) -> Scores:

@@ -160,6 +160,7 @@ class NeighbourMatrix(quantised.CodedVectors):
         self.known = labels >= 0
         self._ids = labels
         self._index = index
+        self._parameters: dict[int, Any] = {}  # efSearch -> faiss's search parameters (read-only in a search)
         docnums = np.flatnonzero(self.known)
         order = np.argsort(labels[docnums], kind="stable")
         #: Documents by label (two documents can share a content hash, and so a label).
@@ -182,7 +183,10 @@ class NeighbourMatrix(quantised.CodedVectors):
         if not len(self._documents):
             return {}
         wanted = min(self._index.ntotal, math.ceil((count + SPARE) * self._ask_share))
-        parameters = faiss.SearchParametersHNSW(efSearch=math.ceil(BREADTH_PER_RESULT * wanted))  # type: ignore[attr-defined]
+        breadth = math.ceil(BREADTH_PER_RESULT * wanted)
+        parameters = self._parameters.get(breadth)
+        if parameters is None:  # (made once a breadth: a fusion asks the same two, and making one costs 20 us)
+            parameters = self._parameters[breadth] = faiss.SearchParametersHNSW(efSearch=breadth)  # type: ignore[attr-defined]
         scores, labels = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), wanted, params=parameters)
         reader = searcher.reader()
         deletions = reader.has_deletions()

@@ -87,6 +87,8 @@ class _Decoding:
         self.storage = storage
         self.low = low
         self.span = span
+        self.dimensions = int(storage.d)
+        self._codes: "tuple[int, np.ndarray] | None" = None  # (vectors held, a view of their codes)
 
     @classmethod
     def of(cls, index: Any) -> "_Decoding | None":
@@ -103,12 +105,18 @@ class _Decoding:
         return cls(storage, trained[:dimensions], trained[dimensions:])
 
     def cosines(self, query: "np.ndarray", positions: "np.ndarray") -> "np.ndarray":
+        return self.codes()[positions].astype("float32") @ (self.span / 255.0 * query) + float((self.low + 0.5 / 255.0 * self.span) @ query)
+
+    def codes(self) -> "np.ndarray":
+        """The index's codes, (vectors, dimensions) bytes: a view of its own memory, made again
+        once it holds more vectors (adding moves that memory; nothing else does)."""
         import faiss
 
-        storage, dimensions = self.storage, self.storage.d
-        # (the codes seen anew at each call: a view of the index's own memory, which moves if vectors are added)
-        codes = faiss.rev_swig_ptr(storage.codes.data(), storage.ntotal * dimensions).reshape(storage.ntotal, dimensions)
-        return codes[positions].astype("float32") @ (self.span / 255.0 * query) + float((self.low + 0.5 / 255.0 * self.span) @ query)
+        held = int(self.storage.ntotal)
+        if self._codes is None or self._codes[0] != held:
+            view = faiss.rev_swig_ptr(self.storage.codes.data(), held * self.dimensions).reshape(held, self.dimensions)
+            self._codes = (held, view)
+        return self._codes[1]
 
 
 class QuantisedMatrix(CodedVectors):
