@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import indexer.semantic.model
 from indexer import load_corpus, plain_text
@@ -160,3 +162,20 @@ def test_fitting_the_titles_brings_a_title_nearer_its_article(
     near = np.median([float(fitted.encode_query(title) @ vector) for title, vector in zip(titles, vectors)])
     before = np.median([float(without.encode_query(title) @ vector) for title, vector in zip(titles, vectors)])
     assert near > before + 0.02, (near, before)
+
+
+#: Query text as students paste it, and what the tokenizer must not read word by word: accents,
+#: non-Latin letters, control characters that join the words around them, runs of punctuation.
+QUERY_TEXT = st.lists(
+    st.sampled_from(list("abcXYZ019 \t\n\r.,;:!?'\"()-+/&%") + ["é", "ß", "Ω", "中", "\x0b", "\x0c", "\x1f", "\x7f", "\u00a0", "\u2009", "ab" * 60, "tolerance ", "mechanisms "]),
+    max_size=300,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(QUERY_TEXT, min_size=1, max_size=6))
+@example(texts=["how do drug tolerance mechanisms work, and why? " * 40])  # (a pasted question past the cap)
+def test_a_query_is_cut_as_the_tokenizer_cuts_the_whole_text(fitted: QueryEncoder, texts: list[str]) -> None:
+    """Words cut one at a time and kept (one worker answers many queries) give the whole text's pieces, cap included."""
+    for text in texts:  # (several in one encoder: later texts meet words kept from earlier ones)
+        assert fitted.query_pieces(text) == fitted.tokenizer.encode(text, add_special_tokens=False).ids, repr(text)
