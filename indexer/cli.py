@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -48,10 +49,19 @@ def index() -> None:
     """Build, update, watch, check and verify the search index."""
 
 
-def _progress_bar(label: str) -> tuple[Callable[[int], None] | None, Callable[[int], None] | None, Callable[[], None]]:
-    """A tqdm bar on a terminal; nothing when stderr is piped (cron, CI)."""
+@dataclass
+class _ProgressBar:
+    """A tqdm bar on a terminal, as the build's callbacks; all None when stderr is piped (cron, CI)."""
+
+    update: Callable[[int], None] | None = None
+    total: Callable[[int], None] | None = None
+    stage: Callable[[str], None] | None = None
+    close: Callable[[], None] = lambda: None
+
+
+def _progress_bar(label: str) -> _ProgressBar:
     if not sys.stderr.isatty():
-        return None, None, lambda: None
+        return _ProgressBar()
     from tqdm import tqdm
 
     bar = tqdm(desc=label, unit=" files", file=sys.stderr, leave=False)
@@ -60,7 +70,10 @@ def _progress_bar(label: str) -> tuple[Callable[[int], None] | None, Callable[[i
         bar.total = count
         bar.refresh()
 
-    return bar.update, total, bar.close
+    def stage(label: str) -> None:
+        bar.set_description(label)  # (the count stays: the stages after embedding have none)
+
+    return _ProgressBar(bar.update, total, stage, bar.close)
 
 
 def _report_errors(errors: list[ArticleError]) -> None:
@@ -89,15 +102,16 @@ def build_command(
 
     Example: article-search index build --corpus corpus --index var/index
     """
-    update, total, close = _progress_bar("indexing")
+    bar = _progress_bar("indexing")
     try:
         try:
             report = build_index(
-                corpus, index_dir, workers=workers, strict=strict, progress=update, on_total=total, lock_timeout=lock_timeout,
+                corpus, index_dir, workers=workers, strict=strict, progress=bar.update, on_total=bar.total, on_stage=bar.stage,
+                lock_timeout=lock_timeout,
                 semantic=semantic, semantic_default=semantic_unless_missing, reserved_by=reserved_by(), cluster=cluster or None,
             )
         finally:
-            close()
+            bar.close()
     except EmbeddingInterrupted as stop:
         click.echo(f"stopped: {stop.kept} of {stop.total} articles' vectors are kept in {stop.folder}; run `article-search "
                    "index build` again to continue from them (the live index is unchanged)", err=True)
@@ -123,14 +137,14 @@ def update_command(corpus: Path, index_dir: Path, strict: bool, semantic: bool |
 
     Example: article-search index update --corpus corpus
     """
-    update, total, close = _progress_bar("indexing")
+    bar = _progress_bar("indexing")
     try:
         report = update_index(
-            corpus, index_dir, strict=strict, lock_timeout=lock_timeout, progress=update, on_total=total,
+            corpus, index_dir, strict=strict, lock_timeout=lock_timeout, progress=bar.update, on_total=bar.total,
             semantic=semantic, semantic_default=semantic_unless_missing, reserved_by=reserved_by(),
         )
     finally:
-        close()
+        bar.close()
     _report_errors(report.errors)
     click.echo(update_summary(report, index_dir))
     if report.rebuilt is None and semantic is None and _could_rank_by_meaning(index_dir):

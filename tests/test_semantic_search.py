@@ -146,6 +146,18 @@ def test_update_keeps_vectors_in_step_with_the_articles(semantic_index: tuple[Pa
         assert INFLATION not in [hit.url for hit in words.search("inflation").results]
 
 
+def test_a_build_names_each_stage_that_has_no_articles_to_count(semantic_index: tuple[Path, Path]) -> None:
+    """After the embedding, the graph and the fit run with nothing to count: the progress bar says which is running."""
+    corpus, index = semantic_index
+    stages: list[str] = []
+    counted: list[int] = []
+
+    build_index(corpus, index, on_stage=stages.append, progress=lambda done: counted.append(len(stages)))
+
+    assert stages == ["embedding", "linking neighbours", "fitting the query encoder"]
+    assert counted and set(counted) == {0}, "every file is counted before the first stage is named"
+
+
 def test_a_rebuild_embeds_only_what_changed(semantic_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     corpus, index = semantic_index
     edited = corpus / "biology" / "how-does-homeostasis-maintain-stable-internal-conditions.md"

@@ -85,6 +85,7 @@ def build_index(
     strict: bool = False,
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
     lock_timeout: float = 30.0,
     semantic: bool | None = None,
     semantic_default: Callable[[], bool] | None = None,
@@ -97,6 +98,9 @@ def build_index(
     :param strict: fail (and keep the old index) if any article is bad.
     :param progress: called with the number of files (then articles embedded) just handled.
     :param on_total: called with the amount of work ahead, again if embedding adds some.
+    :param on_stage: called with what the build does next, in a few words (a progress bar's
+        label): after the embedding, linking the graph and fitting the query encoder take
+        minutes at 100,000 articles, with no article to count.
     :param semantic: also store article vectors, to rank by meaning as well as
         words; True or False is remembered for later builds and updates. ``None``
         does what was last asked for this index, else what the live index does,
@@ -108,6 +112,7 @@ def build_index(
     :raises BuildError: nothing was swapped in; the message says why.
     """
     started = time.perf_counter()
+    stage = on_stage or (lambda _: None)
     store = IndexStore(index)
     with store.write_lock(lock_timeout):
         files, _, errors = scan_files(corpus)
@@ -141,9 +146,12 @@ def build_index(
                     if on_total:
                         on_total(len(files) + count)
 
+                stage("embedding")
                 vectors, embedding = embed_all(texts, live_dir, store.root, progress, more, dask)
                 vectors.save(build_dir)
+                stage("linking neighbours")
                 write_neighbours(build_dir, vectors)
+                stage("fitting the query encoder")
                 fit_and_save_query_encoder(build_dir, texts, vectors, store.root / PIECES_CACHE_FILE)
             commit = whoosh_index.open_dir(str(build_dir)).latest_generation()
             record_files(build_dir, commit)
