@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Sequence
 
-__all__ = ["MAX_PASSAGE_PIECES", "PieceCutter", "tokenizer_fingerprint", "configured", "piece_cutter"]
+__all__ = ["MAX_PASSAGE_PIECES", "PieceCutter", "QueryCutter", "tokenizer_fingerprint", "configured", "piece_cutter"]
 
 #: Word pieces of a query or passage that count; a longer text is cut.
 MAX_PASSAGE_PIECES = 256
+#: Query words whose pieces a worker keeps (about 2 MB at most); the set starts again when full.
+WORDS_KEPT = 20_000
+#: Text the tokenizer reads a word at a time: printable ASCII, tabs and line ends (it drops other
+#: control characters, which would join the words around them).
+_PLAIN_ASCII = re.compile(r"[\t\n\r\x20-\x7e]*")
 
 
 def configured(tokenizer: Any) -> Any:
@@ -49,6 +55,36 @@ class PieceCutter:
         if not texts:
             return []
         return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+
+class QueryCutter:
+    """A query's word-piece ids, as the tokenizer cuts the whole text (``tokenizer`` as :func:`configured` sets it).
+
+    Plain ASCII text is cut a word (a run between spaces) at a time, each word's pieces kept:
+    the tokenizer reads ASCII words apart (it splits at spaces before anything else, and its
+    cap keeps the first pieces, which a cap per word cannot change), and most of a query's
+    words have been asked before. A query's call into the tokenizer cost 75-190 us in the flow
+    of searches (13-30 us timed alone); a known word costs a dictionary look-up.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self._known: dict[str, list[int]] = {}
+
+    def __call__(self, text: str) -> list[int]:
+        if not _PLAIN_ASCII.fullmatch(text):
+            return self.tokenizer.encode(text, add_special_tokens=False).ids
+        ids: list[int] = []
+        known = self._known
+        for word in text.split():
+            pieces = known.get(word)
+            if pieces is None:
+                pieces = self.tokenizer.encode(word, add_special_tokens=False).ids
+                if len(known) >= WORDS_KEPT:
+                    known.clear()
+                known[word] = pieces
+            ids.extend(pieces)
+        return ids[:MAX_PASSAGE_PIECES]
 
 
 def piece_cutter() -> PieceCutter | None:

@@ -20,13 +20,12 @@ vectors gained (tests/eval/RESULTS.md, steps 17 and 18).
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from indexer.index.atomic import atomic_file, write_atomically
-from indexer.semantic.pieces import MAX_PASSAGE_PIECES, configured, tokenizer_fingerprint
+from indexer.semantic.pieces import MAX_PASSAGE_PIECES, QueryCutter, configured, tokenizer_fingerprint
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,11 +58,6 @@ CG_STEPS = 30
 CG_TOLERANCE = 1e-4
 #: Word pieces of a query that count; a longer query is cut.
 MAX_QUERY_PIECES = MAX_PASSAGE_PIECES
-#: Query words whose pieces a worker keeps (about 2 MB at most); the set starts again when full.
-WORDS_KEPT = 20_000
-#: Text the tokenizer reads a word at a time: printable ASCII, tabs and line ends (it drops other
-#: control characters, which would join the words around them).
-_PLAIN_ASCII = re.compile(r"[\t\n\r\x20-\x7e]*")
 #: Word pieces of an article the fit reads. All of an article's text, not only the 254 pieces
 #: the model read, fits better (NFCorpus dev 1.117x against 1.114x, SciFact 1.036x against
 #: 1.033x); the cap only bounds a book-length article's cost.
@@ -101,7 +95,7 @@ class QueryEncoder:
         self.tokenizer_json = tokenizer_json
         self.tokenizer = configured(Tokenizer.from_str(tokenizer_json))
         self.fingerprint = tokenizer_fingerprint(self.tokenizer)  # which passages' stored pieces are its own
-        self._word_pieces: dict[str, list[int]] = {}  # a query word -> its pieces (see query_pieces)
+        self.query_pieces = QueryCutter(self.tokenizer)  # a query's word-piece ids
 
     @classmethod
     def from_pieces(cls, model: str, pieces: "np.ndarray", tokenizer_json: str, articles: int = 0) -> "QueryEncoder":
@@ -126,29 +120,6 @@ class QueryEncoder:
         vector = np.add.reduce(self._rows[self._slot[ids]], axis=0) if ids else np.zeros(self.dimensions, np.float32)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
-
-    def query_pieces(self, text: str) -> list[int]:
-        """A query's word-piece ids, as the tokenizer cuts the whole text.
-
-        Plain ASCII text is cut a word (a run between spaces) at a time, each word's pieces kept:
-        the tokenizer reads ASCII words apart (it splits at spaces before anything else, and its
-        cap keeps the first pieces, which a cap per word cannot change), and most of a query's
-        words have been asked before. A query's call into the tokenizer cost 75-140 us in the flow
-        of searches (13-30 us timed alone); a cached word, a dictionary look-up.
-        """
-        if not _PLAIN_ASCII.fullmatch(text):
-            return self.tokenizer.encode(text, add_special_tokens=False).ids
-        ids: list[int] = []
-        known = self._word_pieces
-        for word in text.split():
-            pieces = known.get(word)
-            if pieces is None:
-                pieces = self.tokenizer.encode(word, add_special_tokens=False).ids
-                if len(known) >= WORDS_KEPT:
-                    known.clear()
-                known[word] = pieces
-            ids.extend(pieces)
-        return ids[:MAX_QUERY_PIECES]
 
     def encode_texts(self, texts: list[str]) -> "np.ndarray":
         """Unit vectors of several texts at once, one row each (passages at query time)."""
