@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from indexer.index.atomic import atomic_file, write_atomically
-from indexer.semantic.pieces import MAX_PASSAGE_PIECES, QueryCutter, configured, tokenizer_fingerprint
+from indexer.semantic.pieces import QueryCutter, configured, tokenizer_fingerprint
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,8 +56,6 @@ EXACT_LIMIT = 6000
 #: Conjugate-gradient steps at most, and the relative residual that ends them sooner.
 CG_STEPS = 30
 CG_TOLERANCE = 1e-4
-#: Word pieces of a query that count; a longer query is cut.
-MAX_QUERY_PIECES = MAX_PASSAGE_PIECES
 #: Word pieces of an article the fit reads. All of an article's text, not only the 254 pieces
 #: the model read, fits better (NFCorpus dev 1.117x against 1.114x, SciFact 1.036x against
 #: 1.033x); the cap only bounds a book-length article's cost.
