@@ -143,6 +143,19 @@ def test_ranked_ids_retry_as_the_search_page_does(service: SearchService) -> Non
         assert service.ranked_ids(query, 10) == [hit.id for hit in service.search(query, per_page=10).results], query
 
 
+def test_a_query_the_correction_rescues_is_ranked_once(service: SearchService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A misspelt word that matches nothing: the corrected query is ranked, the misspelt one is not as well."""
+    ranked: list[str] = []
+    rank = service._ranked
+    monkeypatch.setattr(service, "_ranked", lambda held, parsed, *rest: ranked.append(parsed.text) or rank(held, parsed, *rest))
+    # (queries no other test asks: the results cache would answer without ranking)
+    assert service.search("light photosinthesis").corrected == "light photosynthesis"
+    assert ranked == ["light photosynthesis"]
+    ranked.clear()
+    assert service.search("xyzzyqq tolerance").unmatched == ("xyzzyqq",)  # no correction finds more: as typed
+    assert ranked[-1] == "xyzzyqq tolerance"
+
+
 def test_no_retry_when_every_word_matches(service: SearchService) -> None:
     results = service.search("drug tolerence")  # the stem of the typo matches: no retry, but a suggestion
     assert results.corrected is None and results.suggestion == "drug tolerance"

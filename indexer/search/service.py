@@ -173,19 +173,22 @@ class SearchService:
         matched nothing. :meth:`search` and :meth:`ranked_ids` share this, so the
         ranking the evaluation scores is the one a student sees.
         """
-        ranked = self._ranked(held, parsed, limit, keep, order, semantic_of)
-        if not (unmatched or not ranked.total):
-            return ranked, None, unmatched
-        suggestion = suggestion_of()
-        if not suggestion:
-            return ranked, None, unmatched
-        # Typo tolerance that costs no precision: only when a word matched nothing
-        # is the spelling-corrected query tried, and kept only if it finds something.
-        retry = generation.parse(suggestion)
-        second = self._ranked(held, retry, limit, keep, order, semantic_of) if positive_terms(retry.query) else None
-        if second is not None and second.total:
-            return second, retry, []
-        return ranked, None, unmatched
+        # Typo tolerance that costs no precision: the corrected query is kept only if it finds something;
+        # tried first when a word matched nothing (a query it rescues is ranked once), else if none was found.
+        def corrected() -> tuple[Ranked, ParsedQuery] | None:
+            suggestion = suggestion_of()
+            retry = generation.parse(suggestion) if suggestion else None
+            if retry is None or not positive_terms(retry.query):
+                return None
+            second = self._ranked(held, retry, limit, keep, order, semantic_of)
+            return (second, retry) if second.total else None
+        found = corrected() if unmatched else None
+        if found is None:
+            ranked = self._ranked(held, parsed, limit, keep, order, semantic_of)
+            found = None if unmatched or ranked.total else corrected()
+            if found is None:
+                return ranked, None, unmatched
+        return found[0], found[1], []
 
     def _ranked(
         self, held: HeldSearcher, parsed: ParsedQuery, limit: int, keep: Passing | None,
