@@ -165,9 +165,12 @@ def test_fitting_the_titles_brings_a_title_nearer_its_article(
 
 
 #: Query text as students paste it, and what the tokenizer must not read word by word: accents,
-#: non-Latin letters, control characters that join the words around them, runs of punctuation.
+#: non-Latin letters, control characters that join the words around them, runs of punctuation;
+#: and what Python's cut of a new word must cut as the tokenizer does: the tokenizer's own tokens
+#: ([MASK]), a word longer than WordPiece reads (unknown), pieces that look like continuations.
 QUERY_TEXT = st.lists(
-    st.sampled_from(list("abcXYZ019 \t\n\r.,;:!?'\"()-+/&%") + ["é", "ß", "Ω", "中", "\x0b", "\x0c", "\x1f", "\x7f", "\u00a0", "\u2009", "ab" * 60, "tolerance ", "mechanisms "]),
+    st.sampled_from(list("abcXYZ019 \t\n\r.,;:!?'\"()-+/&%") + ["é", "ß", "Ω", "中", "\x0b", "\x0c", "\x1f", "\x7f", "\u00a0", "\u2009", "ab" * 60, "tolerance ", "mechanisms ",
+                     "[MASK]", "[mask] ", "[SEP", "##ing", "Unaffable", "qzxj"]),
     max_size=300,
 ).map("".join)
 

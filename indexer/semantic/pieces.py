@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any, Sequence
 
-__all__ = ["MAX_PASSAGE_PIECES", "PieceCutter", "QueryCutter", "tokenizer_fingerprint", "configured", "piece_cutter"]
+__all__ = ["MAX_PASSAGE_PIECES", "PieceCutter", "QueryCutter", "WordPieces", "tokenizer_fingerprint", "configured", "piece_cutter"]
 
 #: Word pieces of a query or passage that count; a longer text is cut.
 MAX_PASSAGE_PIECES = 256
@@ -64,12 +64,14 @@ class QueryCutter:
     the tokenizer reads ASCII words apart (it splits at spaces before anything else, and its
     cap keeps the first pieces, which a cap per word cannot change), and most of a query's
     words have been asked before. A query's call into the tokenizer cost 75-190 us in the flow
-    of searches (13-30 us timed alone); a known word costs a dictionary look-up.
+    of searches (13-30 us timed alone); a known word costs a dictionary look-up, and a new one
+    is cut by :class:`WordPieces` where the tokenizer is BERT's kind.
     """
 
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
         self._known: dict[str, list[int]] = {}
+        self._cut_word = WordPieces.of(tokenizer) or (lambda word: tokenizer.encode(word, add_special_tokens=False).ids)
 
     def __call__(self, text: str) -> list[int]:
         if not _PLAIN_ASCII.fullmatch(text):
@@ -79,12 +81,64 @@ class QueryCutter:
         for word in text.split():
             pieces = known.get(word)
             if pieces is None:
-                pieces = self.tokenizer.encode(word, add_special_tokens=False).ids
+                pieces = self._cut_word(word)
                 if len(known) >= WORDS_KEPT:
                     known.clear()
                 known[word] = pieces
             ids.extend(pieces)
         return ids[:MAX_PASSAGE_PIECES]
+
+
+class WordPieces:
+    """One plain ASCII word's pieces, cut in Python as a BERT tokenizer cuts it: lower case, each
+    punctuation mark apart, then the longest pieces of the vocabulary first (WordPiece).
+
+    A new word cost a call into the tokenizer, several times dearer in the flow of searches than
+    a few dictionary look-ups. Words that hold one of the tokenizer's own tokens ([MASK]) go to it.
+    """
+
+    def __init__(self, tokenizer: Any, vocabulary: dict[str, int], unknown: int, prefix: str, longest: int, added: list[str]) -> None:
+        self._tokenizer, self._vocabulary, self._unknown, self._prefix, self._longest = tokenizer, vocabulary, unknown, prefix, longest
+        self._added = [token.lower() for token in added]
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> "WordPieces | None":
+        """For a tokenizer that lower-cases, splits as BERT does and cuts by WordPiece; None for any other."""
+        settings = json.loads(tokenizer.to_str())
+        normalizer, splitter, model = settings.get("normalizer") or {}, settings.get("pre_tokenizer") or {}, settings.get("model") or {}
+        if normalizer.get("type") != "BertNormalizer" or not normalizer.get("lowercase") or splitter.get("type") != "BertPreTokenizer" \
+                or model.get("type") != "WordPiece" or model.get("unk_token") not in model.get("vocab", {}):
+            return None
+        return cls(tokenizer, model["vocab"], model["vocab"][model["unk_token"]], model.get("continuing_subword_prefix", "##"),
+                   int(model.get("max_input_chars_per_word", 100)), [token["content"] for token in settings.get("added_tokens", [])])
+
+    def __call__(self, word: str) -> list[int]:
+        lowered = word.lower()
+        if any(token in lowered for token in self._added):
+            return self._tokenizer.encode(word, add_special_tokens=False).ids
+        ids: list[int] = []
+        for part in _BERT_PARTS.findall(lowered):
+            ids.extend(self._pieces(part))
+        return ids
+
+    def _pieces(self, part: str) -> list[int]:
+        if len(part) > self._longest:
+            return [self._unknown]
+        ids, start = [], 0
+        while start < len(part):
+            for end in range(len(part), start, -1):
+                found = self._vocabulary.get(part[start:end] if start == 0 else self._prefix + part[start:end])
+                if found is not None:
+                    break
+            else:  # (no piece fits: the whole part is unknown)
+                return [self._unknown]
+            ids.append(found)
+            start = end
+        return ids
+
+
+#: A lower-cased ASCII word's parts as BERT splits it: each punctuation mark alone, or a run of the rest.
+_BERT_PARTS = re.compile(r"[!-/:-@\[-`{-~]|[^!-/:-@\[-`{-~]+")
 
 
 def piece_cutter() -> PieceCutter | None:
