@@ -84,7 +84,7 @@ def test_searches_cut_no_passage_and_show_the_pages_they_showed_cutting_them(
     assert all(page for page, _ in with_pieces) and any(answer for _, answer in with_pieces)
     assert cut == []
     # Pieces from another tokenizer are not used: every passage read by meaning is cut as before.
-    monkeypatch.setattr(query_encoder, "tokenizer_fingerprint", lambda tokenizer: "another tokenizer")
+    monkeypatch.setattr(query_encoder, "tokenizer_fingerprint", lambda tokenizer, settings=None: "another tokenizer")
     other, cut = cuts_while(monkeypatch, index)
     assert cut and other == with_pieces
     # And without listings at all (each result made from its stored fields), the same pages.

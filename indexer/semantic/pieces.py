@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any, Sequence
 
-__all__ = ["MAX_PASSAGE_PIECES", "PieceCutter", "QueryCutter", "WordPieces", "tokenizer_fingerprint", "configured", "piece_cutter"]
+__all__ = ["MAX_PASSAGE_PIECES", "PieceCutter", "QueryCutter", "WordPieces", "tokenizer_settings", "tokenizer_fingerprint", "configured", "piece_cutter"]
 
 #: Word pieces of a query or passage that count; a longer text is cut.
 MAX_PASSAGE_PIECES = 256
@@ -35,12 +35,16 @@ def configured(tokenizer: Any) -> Any:
     return tokenizer
 
 
-def tokenizer_fingerprint(tokenizer: Any) -> str:
+def tokenizer_settings(tokenizer: Any) -> dict[str, Any]:
+    """A tokenizer's settings as its JSON holds them (vocabulary included: read once where two need them)."""
+    return json.loads(tokenizer.to_str())
+
+
+def tokenizer_fingerprint(tokenizer: Any, settings: dict[str, Any] | None = None) -> str:
     """What decides how a tokenizer cuts text (its settings for padding and cutting left out), hashed."""
-    settings = json.loads(tokenizer.to_str())
-    settings.pop("padding", None)
-    settings.pop("truncation", None)
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    settings = tokenizer_settings(tokenizer) if settings is None else settings
+    cutting = {key: value for key, value in settings.items() if key not in ("padding", "truncation")}
+    return hashlib.sha256(json.dumps(cutting, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
 class PieceCutter:
@@ -68,10 +72,11 @@ class QueryCutter:
     is cut by :class:`WordPieces` where the tokenizer is BERT's kind.
     """
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, settings: dict[str, Any] | None = None) -> None:
+        """``settings``: the tokenizer's (:func:`tokenizer_settings`), if already read."""
         self.tokenizer = tokenizer
         self._known: dict[str, list[int]] = {}
-        self._cut_word = WordPieces.of(tokenizer) or (lambda word: tokenizer.encode(word, add_special_tokens=False).ids)
+        self._cut_word = WordPieces.of(tokenizer, settings) or (lambda word: tokenizer.encode(word, add_special_tokens=False).ids)
 
     def __call__(self, text: str) -> list[int]:
         if not _PLAIN_ASCII.fullmatch(text):
@@ -102,9 +107,9 @@ class WordPieces:
         self._added = [token.lower() for token in added]
 
     @classmethod
-    def of(cls, tokenizer: Any) -> "WordPieces | None":
+    def of(cls, tokenizer: Any, settings: dict[str, Any] | None = None) -> "WordPieces | None":
         """For a tokenizer that lower-cases, splits as BERT does and cuts by WordPiece; None for any other."""
-        settings = json.loads(tokenizer.to_str())
+        settings = tokenizer_settings(tokenizer) if settings is None else settings
         normalizer, splitter, model = settings.get("normalizer") or {}, settings.get("pre_tokenizer") or {}, settings.get("model") or {}
         if normalizer.get("type") != "BertNormalizer" or not normalizer.get("lowercase") or splitter.get("type") != "BertPreTokenizer" \
                 or model.get("type") != "WordPiece" or model.get("unk_token") not in model.get("vocab", {}):
