@@ -166,29 +166,27 @@ class SearchService:
         suggestion_of: Callable[[], str | None],
         semantic_of: Callable[[str], SemanticQuery | None],
     ) -> tuple[Ranked, ParsedQuery | None, list[str]]:
-        """Rank ``parsed``; if a word matched nothing (``unmatched``), rank its spelling-corrected
-        form instead when that finds more.
+        """Rank ``parsed``, or its spelling-corrected form where that finds something and the
+        query as typed has a word that matched nothing (``unmatched``) or finds nothing.
 
         Returns the ranking, the corrected query if it was used, and the words that
         matched nothing. :meth:`search` and :meth:`ranked_ids` share this, so the
         ranking the evaluation scores is the one a student sees.
         """
-        # Typo tolerance that costs no precision: the corrected query is kept only if it finds something;
-        # tried first when a word matched nothing (a query it rescues is ranked once), else if none was found.
-        def corrected() -> tuple[Ranked, ParsedQuery] | None:
+        def corrected() -> tuple[Ranked, ParsedQuery, list[str]] | None:
             suggestion = suggestion_of()
             retry = generation.parse(suggestion) if suggestion else None
             if retry is None or not positive_terms(retry.query):
                 return None
             second = self._ranked(held, retry, limit, keep, order, semantic_of)
-            return (second, retry) if second.total else None
-        found = corrected() if unmatched else None
-        if found is None:
-            ranked = self._ranked(held, parsed, limit, keep, order, semantic_of)
-            found = None if unmatched or ranked.total else corrected()
-            if found is None:
-                return ranked, None, unmatched
-        return found[0], found[1], []
+            return (second, retry, []) if second.total else None
+        # The correction first when a word matched nothing, so a query it rescues is ranked once.
+        if unmatched and (found := corrected()) is not None:
+            return found
+        ranked = self._ranked(held, parsed, limit, keep, order, semantic_of)
+        if not unmatched and not ranked.total and (found := corrected()) is not None:
+            return found
+        return ranked, None, unmatched
 
     def _ranked(
         self, held: HeldSearcher, parsed: ParsedQuery, limit: int, keep: Passing | None,
