@@ -182,3 +182,20 @@ def test_a_query_is_cut_as_the_tokenizer_cuts_the_whole_text(fitted: QueryEncode
     """Words cut one at a time and kept (one worker answers many queries) give the whole text's pieces, cap included."""
     for text in texts:  # (several in one encoder: later texts meet words kept from earlier ones)
         assert fitted.query_pieces(text) == fitted.tokenizer.encode(text, add_special_tokens=False).ids, repr(text)
+
+
+def test_a_tokenizer_of_another_kind_cuts_new_words_itself(fitted: QueryEncoder) -> None:
+    """Python's WordPiece stands in for BERT's lower-casing tokenizer only: a cased one cuts its own words."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    from indexer.semantic.pieces import QueryCutter, WordPieces, configured
+
+    settings = json.loads(fitted.tokenizer_json)
+    settings["normalizer"]["lowercase"] = False
+    cased = configured(Tokenizer.from_str(json.dumps(settings)))
+    assert WordPieces.of(cased) is None and WordPieces.of(fitted.tokenizer) is not None
+    text = "Tolerance MECHANISMS of Drugs"
+    assert QueryCutter(cased)(text) == cased.encode(text, add_special_tokens=False).ids
+    assert QueryCutter(cased)(text) != fitted.query_pieces(text)  # (so a lower-casing cut would have been caught)
