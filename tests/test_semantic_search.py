@@ -363,3 +363,23 @@ def test_a_passages_score_does_not_hang_on_the_rest_of_the_page(semantic_source:
             among = service.search(query, per_page=10).results[0]
             assert (alone.url, alone.passage_url, alone.passage_score) == (among.url, among.passage_url, among.passage_score)
             assert alone.passage_score > 0
+
+
+def test_a_search_leaves_nothing_for_the_cycle_collector(semantic_source: tuple[Path, Path]) -> None:
+    """A search's objects are freed as it ends, by meaning as by words: a reference cycle would
+    leave its passages for the cycle collector, whose runs held the worker for milliseconds."""
+    import gc
+
+    _, index = semantic_source
+    with SearchService(index) as both, SearchService(index, semantic=False) as words:
+        for service in (both, words):
+            service.search("warm up")
+            gc.collect()
+            gc.disable()
+            try:
+                for query in ("what makes drugs stop working over time", "title:inflation -money", '"body temperature"'):
+                    service.search(query, per_page=10)
+                left = gc.collect()
+            finally:
+                gc.enable()
+            assert left == 0, f"{left} objects in reference cycles after searching {'by meaning' if service is both else 'by words'}"

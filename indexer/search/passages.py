@@ -159,13 +159,13 @@ class PassageReader:
         self.weight_of = functools.cache(idf_weight(
             lambda term: held.most_documents(term, RARITY_FIELDS), searcher.doc_count()
         ))
-        self.similarity: Callable[[list[str]], list[float]] | None = None
+        # (a flag, not ``self._meaning`` kept on self: that bound method would make the reader a
+        # reference cycle, and each search's passages garbage for the cycle collector to find)
+        self.by_meaning = semantic is not None and semantic.embed_texts is not None
         self.read_count = 0
         self._semantic = semantic
         self._cosines: dict[str, float] = {}  # passage text -> cosine with the query, this search
         self._answers: dict[int, _Answer] = {}  # id(an answer's parts) -> what this search read of it
-        if semantic is not None and semantic.embed_texts is not None:
-            self.similarity = self._meaning
 
     def _meaning(self, texts: list[str], pieces: Sequence[tuple[PassagePieces, int] | None] | None = None) -> list[float]:
         """The query's cosine with each text (those read ahead are not encoded again).
@@ -193,7 +193,7 @@ class PassageReader:
         The first :data:`PASSAGES_BY_MEANING` results each had their few candidates
         encoded on their own; one batch for all costs one pass instead of three.
         """
-        if self.similarity is None:
+        if not self.by_meaning:
             return
         texts: list[str] = []
         pieces: list[tuple[PassagePieces, int] | None] = []
@@ -223,7 +223,7 @@ class PassageReader:
     def best(self, parts: AnswerParts) -> ScoredPassage | None:
         """The best passage of one answer (its parts); the first few results' by meaning too."""
         self.read_count += 1
-        similarity = self.similarity if self.read_count <= PASSAGES_BY_MEANING else None
+        similarity = self._meaning if self.by_meaning and self.read_count <= PASSAGES_BY_MEANING else None
         return best_passage(parts.passages, self.highlighter, self.weight_of, similarity, self._word_scores_of(parts), self._found_in(parts))
 
     def _found_in(self, parts: AnswerParts) -> Callable[[int], list[tuple[int, int, frozenset[str]]]] | None:
@@ -251,5 +251,4 @@ class PassageReader:
 
 def answers_confidently(first: Hit, reader: PassageReader, highlighter: Highlighter) -> bool:
     """Whether the first result's passage answers confidently enough to open the page with it."""
-    by_meaning = reader.similarity is not None
-    return first.passage_score >= CONFIDENT_ANSWER and (by_meaning or len(highlighter.terms) >= 2)
+    return first.passage_score >= CONFIDENT_ANSWER and (reader.by_meaning or len(highlighter.terms) >= 2)

@@ -118,20 +118,22 @@ class QueryParser:
 def positive_terms(q: wq.Query) -> set[tuple[str, str]]:
     """Return the (field, term) pairs a matching document may contain (not the excluded ones)."""
     found: set[tuple[str, str]] = set()
-
-    def walk(node: wq.Query) -> None:
-        if isinstance(node, wq.Not):
-            return
-        if isinstance(node, wq.AndNot):
-            walk(node.a)
-            return
-        if isinstance(node, (wq.Term, wq.Phrase)) or not node.is_leaf():
-            if node.is_leaf():
-                for field, text in node.iter_all_terms():
-                    found.add((field, text if isinstance(text, str) else text.decode("utf-8", "replace")))
-            else:
-                for child in node.children():
-                    walk(child)
-
-    walk(q)
+    _add_positive_terms(q, found)
     return found
+
+
+def _add_positive_terms(node: wq.Query, found: set[tuple[str, str]]) -> None:
+    # (a module function, not a closure that calls itself: that would be a reference cycle, left
+    # for the cycle collector, at every search)
+    if isinstance(node, wq.Not):
+        return
+    if isinstance(node, wq.AndNot):
+        _add_positive_terms(node.a, found)
+        return
+    if isinstance(node, (wq.Term, wq.Phrase)) or not node.is_leaf():
+        if node.is_leaf():
+            for field, text in node.iter_all_terms():
+                found.add((field, text if isinstance(text, str) else text.decode("utf-8", "replace")))
+        else:
+            for child in node.children():
+                _add_positive_terms(child, found)
