@@ -384,10 +384,13 @@ def test_a_search_leaves_nothing_for_the_cycle_collector(semantic_source: tuple[
             try:
                 for query in ("what makes drugs stop working over time", "title:inflation -money", '"body temperature"'):
                     service.search(query, per_page=10)
+                retried = service.search("homeostasiss", per_page=10)
+                filtered = service.search("energy", subject="Physics", sort="newest")
                 gc.collect()
                 left = sorted({getattr(thing, "__qualname__", type(thing).__qualname__) for thing in gc.garbage if ours(thing)})
             finally:
                 gc.set_debug(0)
                 gc.garbage.clear()
                 gc.enable()
+            assert retried.corrected and filtered.total  # (the spelling retry and the filters were taken)
             assert not left, f"reference cycles left after searching {'by meaning' if service is both else 'by words'}: {left[:5]}"
