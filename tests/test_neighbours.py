@@ -20,11 +20,11 @@ from indexer.semantic.checks import _graph_problems, semantic_problems
 from indexer.semantic import neighbours, quantised
 from indexer.semantic.neighbours import NEIGHBOURS_FILE, NeighbourGraph, NeighbourMatrix, write_neighbours
 from indexer.semantic.quantised import QuantisedMatrix
-from indexer.semantic.vectors import ArticleVectors, VectorMatrix, VectorTable
+from indexer.semantic.vectors import ArticleVectors, VectorMatrix, VectorTable, digest_array
 from indexer.semantic.layout import lay_out
 
 from helpers import SAMPLE_CORPUS
-from test_quantised import Searcher, topical_vectors
+from test_quantised import DIMENSIONS, Searcher, topical_vectors
 
 pytest.importorskip("faiss")  # (installed with the project's semantic extra, so by `make test`)
 
@@ -203,3 +203,94 @@ def test_mid_sized_indexes_search_through_the_graph_and_fall_back_to_the_exact_s
     monkeypatch.setattr(neighbours, "GRAPH_FROM", 1000)
     write_neighbours(tmp_path, vectors)
     assert not (tmp_path / NEIGHBOURS_FILE).exists()
+
+
+def evenly_spread(count: int, seed: int = 1) -> np.ndarray:
+    """Unit vectors in no topic at all: a graph's hard case, which needs a wider search the more there are."""
+    vectors = np.random.default_rng(seed).standard_normal((count, DIMENSIONS))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float16)
+
+
+def far_queries(vectors: ArticleVectors, count: int = 200, seed: int = 11) -> np.ndarray:
+    """Queries as far from their nearest article as the judged collections' queries are (cosine about 0.56)."""
+    rng = np.random.default_rng(seed)
+    rows = np.array(list(vectors.rows.values()), dtype=np.float32)[rng.integers(0, len(vectors), count)]
+    noise = rng.standard_normal(rows.shape)
+    moved = rows + 1.5 * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+    return (moved / np.linalg.norm(moved, axis=1, keepdims=True)).astype(np.float32)
+
+
+def graph_recall(vectors: ArticleVectors, graph: NeighbourGraph, queries: np.ndarray) -> float:
+    names = list(vectors.rows)
+    rows = np.arange(len(names))
+    exact = VectorMatrix.exact(rows, np.array(list(vectors.rows.values())))
+    found = graph.matrix_for(digest_array(names), rows)
+    assert found is not None
+    return float(np.mean([len(exact.nearest(query, 100, Searcher()).keys() & found.nearest(query, 100, Searcher()).keys()) / 100
+                          for query in queries]))
+
+
+def test_each_graph_measures_the_breadth_that_finds_the_exact_scans_nearest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Articles in topics keep the starting breadth; evenly spread ones get a wider search, and it finds them."""
+    every_size_large(monkeypatch)
+    topical = vectors_of(digests(3000))
+    write_neighbours(tmp_path, topical)
+    graph = NeighbourGraph.load(tmp_path)
+    assert graph is not None and graph.breadth == neighbours.BREADTH_PER_RESULT and graph.calibrated == 3000
+    assert graph_recall(topical, graph, far_queries(topical)) >= 0.98
+    spread = ArticleVectors("model", dict(zip(digests(5000, start=10_000), evenly_spread(5000))))
+    write_neighbours(tmp_path, spread)  # (none of the old articles is among them: made anew)
+    widened = NeighbourGraph.load(tmp_path)
+    assert widened is not None and widened.breadth is not None and widened.breadth > neighbours.BREADTH_PER_RESULT
+    queries = far_queries(spread)  # (other probes than the calibration's: their own draw)
+    # The breadth is the first whose probes reach the target, so fresh queries land about there:
+    # within the error of a 200-query mean (about 0.003 here).
+    assert graph_recall(spread, widened, queries) >= neighbours.TARGET_RECALL - 0.01
+    widened.breadth = neighbours.BREADTH_PER_RESULT
+    assert graph_recall(spread, widened, queries) < 0.95  # what the fixed breadth found before
+
+
+def test_a_graph_no_breadth_makes_good_enough_is_kept_but_scanned_past(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    every_size_large(monkeypatch)
+    monkeypatch.setattr(neighbours, "BREADTHS_PER_RESULT", (1.5,))
+    names = digests(5000)
+    vectors = ArticleVectors("model", dict(zip(names, evenly_spread(5000))))
+    vectors.save(tmp_path)
+    with caplog.at_level("WARNING", logger="indexer.semantic.neighbours"):
+        write_neighbours(tmp_path, vectors)
+    assert "searches by meaning scan all 5000 articles' 8-bit codes" in caplog.text
+    graph, table = NeighbourGraph.load(tmp_path), VectorTable.load(tmp_path)
+    assert graph is not None and graph.breadth is None and table is not None
+    assert isinstance(lay_out(names, table, graph), QuantisedMatrix)
+    vectors.add(digests(100, start=9000), evenly_spread(100, seed=2))  # 2% more: linked in, not measured again
+    caplog.clear()
+    write_neighbours(tmp_path, vectors)
+    extended = NeighbourGraph.load(tmp_path)
+    assert extended is not None and len(extended.hashes) == 5100 and extended.breadth is None and extended.calibrated == 5000
+    assert caplog.text == ""  # (said once, when the graph stopped being searched)
+    monkeypatch.setattr(neighbours, "BREADTHS_PER_RESULT", (1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0))
+    vectors.add(digests(500, start=10000), evenly_spread(500, seed=3))  # 12% since the calibration: measured again
+    write_neighbours(tmp_path, vectors)
+    measured = NeighbourGraph.load(tmp_path)
+    assert measured is not None and measured.calibrated == 5600 and measured.breadth is not None
+    assert graph_recall(vectors, measured, far_queries(vectors)) >= neighbours.TARGET_RECALL - 0.01
+
+
+def test_a_graph_saved_before_calibration_is_searched_as_before_and_calibrated_by_the_next_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    every_size_large(monkeypatch)
+    vectors = ArticleVectors("model", dict(zip(digests(5000), evenly_spread(5000))))
+    write_neighbours(tmp_path, vectors)
+    with np.load(tmp_path / NEIGHBOURS_FILE) as data:  # the file as the code before calibration wrote it
+        old = {key: data[key] for key in ("model", "hashes", "live", "graph")}
+    np.savez(tmp_path / NEIGHBOURS_FILE, **old)
+    graph = NeighbourGraph.load(tmp_path)
+    assert graph is not None and graph.breadth == neighbours.BREADTH_PER_RESULT and graph.calibrated == 0
+    vectors.add(digests(1, start=9000), evenly_spread(1, seed=2))
+    write_neighbours(tmp_path, vectors)
+    calibrated = NeighbourGraph.load(tmp_path)
+    assert calibrated is not None and calibrated.calibrated == 5001 and calibrated.breadth is not None
+    assert calibrated.breadth > neighbours.BREADTH_PER_RESULT
