@@ -1,13 +1,17 @@
 """A worker's memory and speed when it ranks by meaning, at 100,000 articles, beside words alone.
 
 Embedding 100,000 articles takes hours on two cores, so the twin index ranking
-by meaning gets random unit vectors (one per content hash, float16 as a build
-writes them), their graph of nearest neighbours, and a query encoder fitted to
-a sample of its articles: what a worker holds and scans is the same as with
-real vectors, though what it ranks is not. (Random vectors are the graph's
-worst case: no article is much nearer a query than the rest, so a search
-visits more of them than it would among real vectors.) Both indexes are served by `article-search serve --workers 2` in turn,
-with the same new queries.
+by meaning gets vectors made as the query encoder's fit starts: each article's
+word pieces' lone vectors from the model, weighted by idf and summed, less their
+mean (one per content hash, float16 as a build writes them). Articles that share
+words lie near each other, as with the model's vectors, though less: generated
+articles draw from one vocabulary, so their vectors spread more evenly than real
+ones (see :func:`summed_pieces`). The graph of nearest neighbours is made and
+calibrated as a build makes it; at 100,000 of these vectors no breadth brings
+it to the recall a build requires, so, as a build would, searchers scan the
+8-bit codes (tests/bench/RESULTS.md, 2026-12-04). A query encoder is then fitted
+to a sample of the articles. Both indexes are served by
+`article-search serve --workers 2` in turn, with the same new queries.
 
 Example::
 
@@ -23,7 +27,10 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]  # bench/ and tests/
 
@@ -35,9 +42,9 @@ from indexer import IndexStore  # noqa: E402
 from indexer.corpus.rendering import plain_text  # noqa: E402
 from indexer.index.schema import unpack_article  # noqa: E402
 from indexer.semantic.fitting import fit_and_save_query_encoder  # noqa: E402
-from indexer.semantic.model import embedding_text, load_encoder  # noqa: E402
+from indexer.semantic.model import TextEncoder, embedding_text, load_encoder  # noqa: E402
 from indexer.semantic.neighbours import write_neighbours  # noqa: E402
-from indexer.semantic.query_encoder import PIECES_CACHE_FILE  # noqa: E402
+from indexer.semantic.query_encoder import PIECES_CACHE_FILE, QueryEncoder  # noqa: E402
 from indexer.semantic.vectors import ArticleVectors  # noqa: E402
 from support import ROOT  # noqa: E402
 from support.servers import start_server  # noqa: E402
@@ -51,34 +58,55 @@ def words_index(corpus: Path, workdir: Path, size: int) -> tuple[Path, float]:
 
 
 def semantic_twin(index: Path, workdir: Path, fit_sample: int) -> Path:
-    """A copy of ``index`` with random article vectors and a query encoder fitted to ``fit_sample`` of them."""
-    import numpy as np
+    """A copy of ``index`` with article vectors summed from word pieces and a query encoder fitted to ``fit_sample`` of them."""
     from whoosh import index as whoosh_index
 
-    twin = workdir / f"{index.name}-meaning"
+    done = workdir / f"{index.name}-meaning"
+    twin = done.with_name(done.name + ".partial")  # (renamed when whole, so that --reuse never takes half a twin)
     shutil.rmtree(twin, ignore_errors=True)
     shutil.copytree(index, twin)
     folder = twin / IndexStore(twin).require_pointer().dir
     encoder = load_encoder()
-    rng = np.random.default_rng(5)
-    texts: dict[str, str] = {}
+    every: dict[str, str] = {}
     with whoosh_index.open_dir(str(folder)).reader() as reader:
         hashes = reader.column_reader("content_hash")
-        digests = sorted({hashes[docnum] for docnum in reader.all_doc_ids()})
-        sample = set(random.Random(5).sample(digests, min(fit_sample, len(digests))))
         for docnum, fields in reader.iter_docs():
-            if hashes[docnum] in sample:
-                data = unpack_article(fields)
-                texts[hashes[docnum]] = embedding_text(data.get("title", ""), data.get("question", ""), plain_text(data.get("answer", "")))
-    matrix = rng.standard_normal((len(digests), encoder.dimensions)).astype(np.float32)
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    vectors = ArticleVectors(encoder.name, dict(zip(digests, matrix.astype(np.float16))))
+            data = unpack_article(fields)
+            every[hashes[docnum]] = embedding_text(data.get("title", ""), data.get("question", ""), plain_text(data.get("answer", "")))
+    digests = sorted(every)
+    sample = set(random.Random(5).sample(digests, min(fit_sample, len(digests))))
+    texts = {digest: every[digest] for digest in digests if digest in sample}
+    vectors = ArticleVectors(encoder.name, dict(zip(digests, summed_pieces(encoder, [every[digest] for digest in digests]))))
+    del every
     vectors.save(folder)
     write_neighbours(folder, vectors)  # (what a build makes from 20,000 articles)
     _listings_with_pieces(folder)
     fitted = ArticleVectors(encoder.name, {digest: vectors.rows[digest] for digest in texts})
     fit_and_save_query_encoder(folder, texts, fitted, twin / PIECES_CACHE_FILE)
-    return twin
+    shutil.rmtree(done, ignore_errors=True)
+    twin.rename(done)
+    return done
+
+
+def summed_pieces(encoder: TextEncoder, texts: list[str]) -> "np.ndarray":
+    """Each text's unit vector as the sum of its word pieces' lone vectors, weighted by idf, less the
+    texts' mean (float16). Generated articles draw their words from one shared vocabulary, so the
+    sums all lie within a few degrees of their mean (its length is 0.99); taken away, a query's
+    nearest article lies at a cosine of about 0.42 and its hundredth at 0.26, where the judged
+    collections' queries find theirs at 0.58-0.65 and 0.29-0.36."""
+    import numpy as np
+
+    cut = [np.array(encoding.ids, dtype=np.int64) for encoding in encoder.tokenizer.encode_batch(texts, add_special_tokens=False)]
+    size = encoder.tokenizer.get_vocab_size()
+    frequency = np.bincount(np.concatenate([np.unique(ids) for ids in cut]), minlength=size)
+    used = np.setdiff1d(np.flatnonzero(frequency), np.array(encoder.special_ids(), dtype=np.int64))
+    pieces = np.zeros((size, encoder.dimensions), dtype=np.float32)
+    pieces[used] = encoder.lone_piece_vectors(used) * (np.log((len(texts) + 1) / (frequency[used, None] + 1.0)) + 1.0)
+    summing = QueryEncoder.from_pieces(encoder.name, pieces, encoder.tokenizer.to_str())
+    summed = np.concatenate([summing.encode_pieces(cut[start : start + 1000]) for start in range(0, len(cut), 1000)])
+    summed -= summed.mean(axis=0)
+    summed /= np.linalg.norm(summed, axis=1, keepdims=True)
+    return summed.astype(np.float16)
 
 
 def _listings_with_pieces(folder: Path) -> None:
@@ -122,10 +150,11 @@ def main() -> None:
     corpus = generate.cached_corpus(args.size, workdir)
     index, twin = workdir / f"index-{args.size}-words", workdir / f"index-{args.size}-words-meaning"
     build_s = float("nan")
-    if not (args.reuse and IndexStore(index).pointer() and IndexStore(twin).pointer()):
+    rebuilt = not (args.reuse and IndexStore(index).pointer())
+    if rebuilt:
         index, build_s = words_index(corpus, workdir, args.size)
     started = time.perf_counter()
-    if not (args.reuse and IndexStore(twin).pointer()):
+    if rebuilt or not IndexStore(twin).pointer():
         twin = semantic_twin(index, workdir, args.fit_sample)
     queries = generate.queries(6000)  # (more than both runs ask: no answer comes from a cache)
     result: dict[str, Any] = {"size": args.size, "machine": machine(), "build_words_s": build_s,

@@ -63,6 +63,17 @@ def nearest_recall(service: SearchService, queries: list[str], layout: str) -> f
     return sum(shares) / max(1, len(shares))
 
 
+def graph_breadth(service: SearchService) -> str:
+    """The live generation's graph's calibrated breadth, as ``make eval`` prints it."""
+    _, generation = service._pool.acquire()
+    graph = NeighbourGraph.load(generation.folder)
+    if graph is None:
+        return "no graph in the generation"
+    if graph.breadth is None:
+        return f"no breadth reached the target on its probes (calibrated at {graph.calibrated:,} articles): scanned instead"
+    return f"searched {graph.breadth:g} candidates wide a result asked (calibrated at {graph.calibrated:,} articles)"
+
+
 def layout_ndcg(index: Path, queries: list[tuple[str, str]], score: Callable[[str, list[int]], float | None], layout: str) -> float:
     """Mean of ``score(query id, ranked ids)`` over the judged queries, every search through ``layout``.
 

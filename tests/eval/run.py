@@ -86,6 +86,7 @@ class Outcome:
     #: nearest-100 recall against the exact scan, and nDCG@10 with every layout so.
     large_recall: dict[str, float | None] = field(default_factory=dict)
     large_ndcg: dict[str, float] = field(default_factory=dict)
+    graph_breadth: str = ""  # the generation's graph's calibration
 
 
 def read_tsv(path: Path) -> list[list[str]]:
@@ -213,6 +214,7 @@ def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, reb
     if semantic:
         for layout in ("codes", "graph"):
             outcome.large_recall[layout] = quantised.nearest_recall(service, [text for _, text in queries], layout)
+        outcome.graph_breadth = quantised.graph_breadth(service)
 
         def judged_ndcg(query_id: str, ids: list[int]) -> float | None:
             judged = qrels.get(query_id, {})
@@ -267,6 +269,8 @@ def print_table(outcome: Outcome) -> bool:
         if recall is not None and ndcg is not None:
             print(f"  {label} ({used[layout]}): nearest-100 recall against the exact "
                   f"scan {recall:.4f}; nDCG@10 with it {ndcg:.4f} ({ndcg / (mean(outcome.ref['ndcg']) or 1):.3f}x)")
+            if layout == "graph" and outcome.graph_breadth:
+                print(f"    the graph: {outcome.graph_breadth}")
     ndcg_ratio = mean(outcome.ours["ndcg"]) / (mean(outcome.ref["ndcg"]) or 1)
     recall_ok = mean(outcome.ours["recall"]) >= mean(outcome.ref["recall"])
     bar = BAR.get(outcome.collection)
