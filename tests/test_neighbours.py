@@ -237,6 +237,7 @@ def test_each_graph_measures_the_breadth_that_finds_the_exact_scans_nearest(tmp_
     write_neighbours(tmp_path, topical)
     graph = NeighbourGraph.load(tmp_path)
     assert graph is not None and graph.breadth == neighbours.BREADTH_PER_RESULT and graph.calibrated == 3000
+    assert NeighbourGraph.load(tmp_path, searched_only=True) is not None  # (searched: what a searcher reads)
     assert graph_recall(topical, graph, far_queries(topical)) >= 0.98
     spread = ArticleVectors("model", dict(zip(digests(5000, start=10_000), evenly_spread(5000))))
     write_neighbours(tmp_path, spread)  # (none of the old articles is among them: made anew)
@@ -264,6 +265,13 @@ def test_a_graph_no_breadth_makes_good_enough_is_kept_but_scanned_past(
     graph, table = NeighbourGraph.load(tmp_path), VectorTable.load(tmp_path)
     assert graph is not None and graph.breadth is None and table is not None
     assert isinstance(lay_out(names, table, graph), QuantisedMatrix)
+    # A searcher stops at the breadth: the graph itself is never deserialized, only to be dropped.
+    import faiss
+
+    deserialized: list[object] = []
+    with monkeypatch.context() as patched:
+        patched.setattr(faiss, "deserialize_index", deserialized.append)
+        assert NeighbourGraph.load(tmp_path, searched_only=True) is None and deserialized == []
     vectors.add(digests(100, start=9000), evenly_spread(100, seed=2))  # 2% more: linked in, not measured again
     caplog.clear()
     write_neighbours(tmp_path, vectors)

@@ -220,7 +220,7 @@ class Generation:
                 self._semantic_problem = str(problem)
             return None
         fast = PassageVectors(queries) if queries is not None and embed_query == queries.encode_query else None
-        graph = NeighbourGraph.load(self.folder)  # (None for a small index, or one built before the graph)
+        graph = NeighbourGraph.load(self.folder, searched_only=True)  # (None for a small index, one built before the graph, or one scanned past)
         return SemanticLayout(lay_out(held.values("content_hash", keep=False), vectors, graph), embed_query, fast)
 
 

@@ -159,18 +159,25 @@ class NeighbourGraph:
                      breadth=np.array(self.breadth if self.breadth is not None else 0.0), calibrated=np.array(self.calibrated))
 
     @classmethod
-    def load(cls, folder: Path) -> "NeighbourGraph | None":
-        """The graph saved in a generation folder; None if it has none, it is unreadable, or faiss is missing."""
+    def load(cls, folder: Path, searched_only: bool = False) -> "NeighbourGraph | None":
+        """The graph saved in a generation folder; None if it has none, it is unreadable, or faiss is missing.
+
+        With ``searched_only`` (a searcher's question), also None for a graph calibrated to no
+        breadth, read no further than its breadth: searchers scan past such a graph, and reading
+        it whole cost each worker about 50 MB of work at 100,000 articles only to drop it.
+        """
         import numpy as np
 
         try:
             import faiss
 
             with open(folder / NEIGHBOURS_FILE, "rb") as handle, np.load(handle, allow_pickle=False) as data:
-                model, hashes, live, graph = str(data["model"]), data["hashes"], data["live"], data["graph"]
                 # (a graph saved before calibration: the breadth it was searched with, calibrated by the next update)
                 breadth = float(data["breadth"]) if "breadth" in data else BREADTH_PER_RESULT
+                if searched_only and breadth <= 0:
+                    return None
                 calibrated = int(data["calibrated"]) if "calibrated" in data else 0
+                model, hashes, live, graph = str(data["model"]), data["hashes"], data["live"], data["graph"]
             index = faiss.deserialize_index(graph)
         except (ImportError, OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile, EOFError):
             return None  # (RuntimeError: faiss refuses a damaged graph)

@@ -79,7 +79,7 @@ def semantic_twin(index: Path, workdir: Path, fit_sample: int) -> Path:
     vectors = ArticleVectors(encoder.name, dict(zip(digests, summed_pieces(encoder, [every[digest] for digest in digests]))))
     del every
     vectors.save(folder)
-    write_neighbours(folder, vectors)  # (what a build makes from 20,000 articles)
+    write_neighbours(folder, vectors)  # (what a build makes from GRAPH_FROM, 2,000, articles)
     _listings_with_pieces(folder)
     fitted = ArticleVectors(encoder.name, {digest: vectors.rows[digest] for digest in texts})
     fit_and_save_query_encoder(folder, texts, fitted, twin / PIECES_CACHE_FILE)
