@@ -120,3 +120,47 @@ def test_a_hash_ending_in_a_zero_byte_keeps_its_vector(tmp_path: Any) -> None:
     assert set(ArticleVectors.load(tmp_path).rows) == set(digests)  # type: ignore[union-attr]
     table = VectorTable.load(tmp_path)
     assert table is not None and table.rows_for(digests).tolist() == [0, 1, 2]
+
+
+class CountingIndex:
+    """A faiss index that counts its full scans."""
+
+    def __init__(self, index: Any) -> None:
+        self.index, self.scans = index, 0
+
+    def search(self, *arguments: Any) -> Any:
+        self.scans += 1
+        return self.index.search(*arguments)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.index, name)
+
+
+def test_a_moved_query_is_ranked_among_the_first_scans_pool_without_a_second_scan(
+    both: tuple[VectorMatrix, QuantisedMatrix, np.ndarray], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Feedback moves the query towards its best articles; its nearest are found among the first
+    scan's nearest (the pool), with the scan's cosines, and deleted documents stay skipped."""
+    from indexer.semantic.vectors import SemanticQuery
+
+    _, codes, _ = both
+    queries = topical_vectors(3020)[-20:].astype(np.float32)  # (on the articles' topics, as a student's query is)
+    counting = CountingIndex(codes._index)
+    monkeypatch.setattr(codes, "_index", counting)
+    monkeypatch.setattr(quantised, "FEEDBACK_POOL_LEAST", 200)  # a fifteenth of the 3,000 codes
+    recall = []
+    for query in queries:
+        first = SemanticQuery(codes, lambda: query, Searcher(), _vector=query)
+        best = list(first.nearest(10))
+        moved = first.refined(best[:2], 0.5)
+        scans = counting.scans
+        found = moved.nearest(100)
+        assert counting.scans == scans, "the moved query scanned every code again"
+        truth = codes.nearest(moved.vector, 100, Searcher())  # a full scan, for the truth
+        recall.append(len(truth.keys() & found.keys()) / 100)
+        assert all(abs(found[docnum] - truth[docnum]) < 1e-5 for docnum in found.keys() & truth.keys())
+        assert all(docnum % 50 for docnum in found), "a document without a vector was found"
+        skipped = SemanticQuery(codes, lambda: query, Searcher(deleted=set(best[:3])), _vector=query)
+        skipped.nearest(10)
+        assert not set(best[:3]) & skipped.refined(best[3:5], 0.5).nearest(50).keys()
+    assert np.mean(recall) >= 0.98, np.mean(recall)

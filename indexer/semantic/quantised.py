@@ -15,18 +15,27 @@ and exact, and is kept.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-__all__ = ["CodedVectors", "QuantisedMatrix", "QUANTISE_FROM", "quantisation_available"]
+__all__ = ["CodedVectors", "QuantisedMatrix", "QUANTISE_FROM", "FEEDBACK_POOL_SHARE", "FEEDBACK_POOL_LEAST", "quantisation_available"]
 
 #: Articles from which the vectors are quantised (below: float32 is under 30 MB a worker).
 QUANTISE_FROM = 20_000
 #: Rows laid out at a time, so that no full float32 copy is ever held.
 CHUNK = 8192
+#: Feedback's candidates. A fusion scans twice: for the query, then for the query moved towards
+#: its two best articles. The moved query's nearest lie among the first scan's nearest, so the
+#: first scan keeps this share of the articles (at least FEEDBACK_POOL_LEAST) and the moved query
+#: is ranked among them from their codes: a tenth of a millisecond instead of a second scan of
+#: every code (4.5 ms at 100,000 articles). ``make eval`` reports what share of the exact scan's
+#: nearest 100 the moved query keeps this way.
+FEEDBACK_POOL_SHARE = 0.01
+FEEDBACK_POOL_LEAST = 1000
 
 
 def quantisation_available() -> bool:
@@ -146,17 +155,47 @@ class QuantisedMatrix(CodedVectors):
 
     def nearest(self, query: "np.ndarray", count: int, searcher: "Searcher") -> dict[int, float]:
         """The ``count`` live documents most similar to ``query`` (document number -> cosine)."""
+        return self.nearest_pooled(query, count, searcher, pool=0)[0]
+
+    def nearest_pooled(self, query: "np.ndarray", count: int, searcher: "Searcher", pool: int | None = None) -> "tuple[dict[int, float], np.ndarray]":
+        """:meth:`nearest`, and the positions of the ``pool`` nearest codes, nearest first, for
+        :meth:`nearest_among` (default: :data:`FEEDBACK_POOL_SHARE` of the codes, at least
+        :data:`FEEDBACK_POOL_LEAST`). One scan either way: keeping more costs only a longer heap."""
         import numpy as np
 
         if not len(self._docnums):
-            return {}
-        wanted = min(len(self._docnums), count + 32)  # a few spare for documents deleted since
+            return {}, np.zeros(0, dtype=np.int64)
+        if pool is None:
+            pool = max(FEEDBACK_POOL_LEAST, math.ceil(FEEDBACK_POOL_SHARE * len(self._docnums)))
+        wanted = min(len(self._docnums), max(count + 32, pool))  # (32: a few spare for documents deleted since)
         scores, positions = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), wanted)
+        positions = positions[0][positions[0] >= 0]
+        return self._live(positions.tolist(), scores[0].tolist(), count, searcher), positions
+
+    def nearest_among(self, query: "np.ndarray", count: int, positions: "np.ndarray", searcher: "Searcher") -> dict[int, float]:
+        """The ``count`` live documents most similar to ``query`` among the codes at ``positions``
+        (a pool from :meth:`nearest_pooled`), with the cosines a scan would give (to about 1e-7)."""
+        import numpy as np
+
+        if not len(positions):
+            return {}
+        if not self._decoding_read:
+            self._decoding, self._decoding_read = _Decoding.of(self._index), True
+        vector = np.asarray(query, dtype=np.float32)
+        if self._decoding is None:
+            cosines = self._index.reconstruct_batch(positions) @ vector
+        else:
+            cosines = self._decoding.cosines(vector, positions)
+        order = np.argsort(-cosines, kind="stable")[: count + 32]
+        return self._live(positions[order].tolist(), cosines[order].tolist(), count, searcher)
+
+    def _live(self, positions: list[int], scores: list[float], count: int, searcher: "Searcher") -> dict[int, float]:
+        """The first ``count`` of ``positions`` whose documents are live (document number -> score)."""
         reader = searcher.reader()
         deletions = reader.has_deletions()
         found: dict[int, float] = {}
-        for position, value in zip(positions[0].tolist(), scores[0].tolist()):
-            if len(found) == count or position < 0:
+        for position, value in zip(positions, scores):
+            if len(found) == count:
                 break
             docnum = int(self._docnums[position])
             if not (deletions and reader.is_deleted(docnum)):

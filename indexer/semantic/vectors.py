@@ -15,9 +15,9 @@ matrix-vector product.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from indexer.index.atomic import atomic_file
 
@@ -201,6 +201,16 @@ class VectorMatrix:
         return [float(value) if known else 0.0 for value, known in zip(rows.tolist(), self.known[docnums].tolist())]
 
 
+@runtime_checkable
+class PooledMatrix(Protocol):
+    """A layout that scans every vector (:class:`~indexer.semantic.quantised.QuantisedMatrix`): its
+    scan can keep a pool of the nearest, and a moved query is ranked among them instead of scanned."""
+
+    def nearest_pooled(self, query: "np.ndarray", count: int, searcher: "Searcher") -> "tuple[dict[int, float], np.ndarray]": ...
+
+    def nearest_among(self, query: "np.ndarray", count: int, positions: "np.ndarray", searcher: "Searcher") -> dict[int, float]: ...
+
+
 class DenseMatrix(Protocol):
     """One searcher's article vectors by document number: exact (:class:`VectorMatrix`), 8-bit codes
     (:mod:`indexer.semantic.quantised`) or a graph of them (:mod:`indexer.semantic.neighbours`)."""
@@ -229,6 +239,9 @@ class SemanticQuery:
     #: fitted query encoder), for reading passages; None where only the model could (older indexes).
     embed_texts: "Callable[[list[str]], np.ndarray] | None" = None
     _vector: "np.ndarray | None" = None
+    #: A moved query's candidates (a :class:`PooledMatrix`'s positions): the first query's nearest.
+    _among: "np.ndarray | None" = None
+    _pool: "np.ndarray | None" = field(default=None, init=False)  # (the pool this query's scan kept)
 
     @property
     def vector(self) -> "np.ndarray":
@@ -237,6 +250,11 @@ class SemanticQuery:
         return self._vector
 
     def nearest(self, count: int) -> dict[int, float]:
+        if isinstance(self.dense, PooledMatrix):
+            if self._among is not None:
+                return self.dense.nearest_among(self.vector, count, self._among, self.searcher)
+            found, self._pool = self.dense.nearest_pooled(self.vector, count, self.searcher)
+            return found
         return self.dense.nearest(self.vector, count, self.searcher)
 
     def similarity(self, docnums: list[int]) -> list[float]:
@@ -251,4 +269,5 @@ class SemanticQuery:
             return self
         moved = self.vector + weight * self.dense.rows(rows).mean(axis=0)
         norm = float(np.linalg.norm(moved))
-        return SemanticQuery(self.dense, self.embed, self.searcher, self.embed_texts, moved / norm if norm > 0 else moved)
+        # (Where this query's scan kept a pool, the moved query is ranked among it: see quantised.FEEDBACK_POOL_SHARE.)
+        return SemanticQuery(self.dense, self.embed, self.searcher, self.embed_texts, moved / norm if norm > 0 else moved, self._pool)

@@ -32,10 +32,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]  # bench/ and tests/
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1]),
+                str(Path(__file__).resolve().parents[1] / "eval")]  # bench/, tests/ and eval/
 
 import generate  # noqa: E402
 import load  # noqa: E402
+from quantised import feedback_recall  # noqa: E402  (tests/eval/quantised.py)
 from run import CLI, machine, timed_process, worker_rss_mb  # noqa: E402
 
 from indexer import IndexStore  # noqa: E402
@@ -167,6 +169,10 @@ def main() -> None:
               f"worker RSS {', '.join(f'{mb:.0f}' for mb in figures['worker_rss_mb'])} MB", flush=True)
     ratio = result["meaning"]["api"]["p50"] / result["words"]["api"]["p50"]
     print(f"by meaning / words alone, API p50: {ratio:.2f}x")
+    recall = feedback_recall(twin, queries[:300])
+    if recall is not None:
+        result["feedback_pool_recall"] = {"recall": recall[0], "moved_queries": recall[1]}
+        print(f"feedback ranked among the first scan's pool: nearest-100 recall {recall[0]:.4f} over {recall[1]} moved queries")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1) + "\n")
 

@@ -20,7 +20,7 @@ from indexer import SearchService
 from indexer.semantic import neighbours, quantised
 from indexer.semantic.neighbours import NeighbourGraph
 from indexer.semantic.quantised import QuantisedMatrix
-from indexer.semantic.vectors import ArticleVectors, DenseMatrix, VectorMatrix, VectorTable, digest_array
+from indexer.semantic.vectors import ArticleVectors, DenseMatrix, SemanticQuery, VectorMatrix, VectorTable, digest_array
 
 DEPTH = 100
 LAYOUTS = {"exact": "exact float32 scan", "codes": "8-bit codes, scanned", "graph": "8-bit codes through the graph of neighbours"}
@@ -61,6 +61,40 @@ def nearest_recall(service: SearchService, queries: list[str], layout: str) -> f
         truth = exact.nearest(vector, DEPTH, held.searcher)
         shares.append(len(truth.keys() & found.nearest(vector, DEPTH, held.searcher).keys()) / max(1, len(truth)))
     return sum(shares) / max(1, len(shares))
+
+
+def feedback_recall(index: Path, queries: list[str], layout: str = "codes") -> tuple[float, int] | None:
+    """Mean share of the exact scan's 100 nearest articles to each feedback query (the query
+    moved towards its best articles) that a search through ``layout`` finds, and how many
+    feedback queries there were. Where the layout scans (the 8-bit codes), the moved query is
+    ranked among the first scan's pool rather than scanned again: this is that pool's recall."""
+    moved: list[SemanticQuery] = []
+    refined = SemanticQuery.refined
+
+    def recorded(self: SemanticQuery, docnums: list[int], weight: float) -> SemanticQuery:
+        query = refined(self, docnums, weight)
+        if query is not self:
+            moved.append(query)
+        return query
+
+    with laid_out(layout), SearchService(index) as service:
+        held, generation = service._pool.acquire()
+        table = VectorTable.load(generation.folder)
+        if table is None:
+            return None
+        exact = VectorMatrix.exact(table.rows_for(held.values("content_hash")), table.vectors)
+        shares = []
+        SemanticQuery.refined = recorded  # type: ignore[method-assign]
+        try:
+            for text in queries:
+                moved.clear()
+                service.ranked_ids(f"{text} ", DEPTH)  # (a space: the results cache never answers)
+                for query in moved:
+                    truth = exact.nearest(query.vector, DEPTH, query.searcher)
+                    shares.append(len(truth.keys() & query.nearest(DEPTH).keys()) / max(1, len(truth)))
+        finally:
+            SemanticQuery.refined = refined  # type: ignore[method-assign]
+    return (sum(shares) / len(shares), len(shares)) if shares else None
 
 
 def graph_breadth(service: SearchService) -> str:

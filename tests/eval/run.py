@@ -87,6 +87,8 @@ class Outcome:
     large_recall: dict[str, float | None] = field(default_factory=dict)
     large_ndcg: dict[str, float] = field(default_factory=dict)
     graph_breadth: str = ""  # the generation's graph's calibration
+    #: 8-bit codes, scanned: the moved (feedback) queries' nearest-100 recall within the first scan's pool, and their count.
+    feedback_recall: tuple[float, int] | None = None
 
 
 def read_tsv(path: Path) -> list[list[str]]:
@@ -215,6 +217,7 @@ def evaluate(evaldata: Path, collection: str, split: str, limit: int | None, reb
         for layout in ("codes", "graph"):
             outcome.large_recall[layout] = quantised.nearest_recall(service, [text for _, text in queries], layout)
         outcome.graph_breadth = quantised.graph_breadth(service)
+        outcome.feedback_recall = quantised.feedback_recall(index, [text for _, text in queries])
 
         def judged_ndcg(query_id: str, ids: list[int]) -> float | None:
             judged = qrels.get(query_id, {})
@@ -269,6 +272,10 @@ def print_table(outcome: Outcome) -> bool:
         if recall is not None and ndcg is not None:
             print(f"  {label} ({used[layout]}): nearest-100 recall against the exact "
                   f"scan {recall:.4f}; nDCG@10 with it {ndcg:.4f} ({ndcg / (mean(outcome.ref['ndcg']) or 1):.3f}x)")
+            if layout == "codes" and outcome.feedback_recall:
+                share, count = outcome.feedback_recall
+                print(f"    feedback ranked among the first scan's pool: nearest-100 recall {share:.4f} "
+                      f"over {count} moved queries")
             if layout == "graph" and outcome.graph_breadth:
                 print(f"    the graph: {outcome.graph_breadth}")
     ndcg_ratio = mean(outcome.ours["ndcg"]) / (mean(outcome.ref["ndcg"]) or 1)
