@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -46,13 +47,28 @@ def topical_vectors(count: int, seed: int = 7) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float16)
 
 
-@pytest.fixture(scope="module")
-def both() -> tuple[VectorMatrix, QuantisedMatrix, np.ndarray]:
+def laid_out(vectors: np.ndarray, rows: np.ndarray, coarse: bool) -> QuantisedMatrix:
+    """The 8-bit codes of ``vectors``, with the coarse codes a large index has first or without."""
+    saved = quantised.COARSE_FROM
+    quantised.COARSE_FROM = 1 if coarse else len(rows) + 1
+    try:
+        codes = QuantisedMatrix(rows, vectors)
+    finally:
+        quantised.COARSE_FROM = saved
+    if codes.coarse_made is not None:  # (made in a thread of their own, as a worker makes them)
+        codes.coarse_made.join()
+    return codes
+
+
+@pytest.fixture(scope="module", params=["every code scanned", "coarse codes first"])
+def both(request: pytest.FixtureRequest) -> tuple[VectorMatrix, QuantisedMatrix, np.ndarray]:
     vectors = topical_vectors(3000)
     rows = np.arange(len(vectors), dtype=np.int64)
     rows[::50] = -1  # every 50th document has no vector (indexed while the model was missing)
     queries = topical_vectors(40, seed=8).astype(np.float32)
-    return VectorMatrix.exact(rows, vectors), QuantisedMatrix(rows, vectors), queries
+    codes = laid_out(vectors, rows, coarse=request.param == "coarse codes first")
+    assert (codes._coarse is not None) == (request.param == "coarse codes first")
+    return VectorMatrix.exact(rows, vectors), codes, queries
 
 
 def test_the_nearest_articles_are_the_exact_scans(both: tuple[VectorMatrix, QuantisedMatrix, np.ndarray]) -> None:
@@ -145,6 +161,7 @@ def test_a_moved_query_is_ranked_among_the_first_scans_pool_without_a_second_sca
 
     _, codes, _ = both
     queries = topical_vectors(3020)[-20:].astype(np.float32)  # (on the articles' topics, as a student's query is)
+    codes.similarity(queries[0], [0])  # (the codes' decoding read from the faiss index itself, not the wrapper)
     counting = CountingIndex(codes._index)
     monkeypatch.setattr(codes, "_index", counting)
     monkeypatch.setattr(quantised, "FEEDBACK_POOL_LEAST", 200)  # a fifteenth of the 3,000 codes
@@ -164,3 +181,52 @@ def test_a_moved_query_is_ranked_among_the_first_scans_pool_without_a_second_sca
         skipped.nearest(10)
         assert not set(best[:3]) & skipped.refined(best[3:5], 0.5).nearest(50).keys()
     assert np.mean(recall) >= 0.98, np.mean(recall)
+
+
+def test_coarse_codes_find_the_nearest_without_reading_every_8_bit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From COARSE_FROM articles a scan reads the coarse codes, then ranks their best by the
+    8-bit codes: the same nearest and cosines as reading every 8-bit code, which it never does."""
+    vectors = topical_vectors(6000, seed=11)
+    rows = np.arange(len(vectors), dtype=np.int64)
+    scanned, coarse = laid_out(vectors, rows, coarse=False), laid_out(vectors, rows, coarse=True)
+    assert scanned.coarse_made is None and coarse._coarse is not None
+    monkeypatch.setattr(quantised, "COARSE_LEAST", 400)  # (a fifteenth of the codes: the recall is not given away)
+    monkeypatch.setattr(quantised, "FEEDBACK_POOL_LEAST", 400)
+    queries = topical_vectors(6030, seed=11)[-30:].astype(np.float32)
+    coarse.similarity(queries[0], [0])  # (the codes' decoding read from the faiss index itself, not the wrapper)
+    counting = CountingIndex(coarse._index)
+    monkeypatch.setattr(coarse, "_index", counting)
+    recall = []
+    for query in queries:
+        truth, found = scanned.nearest(query, 100, Searcher()), coarse.nearest(query, 100, Searcher())
+        recall.append(len(truth.keys() & found.keys()) / 100)
+        assert all(abs(found[docnum] - truth[docnum]) < 1e-5 for docnum in found.keys() & truth.keys())
+    assert counting.scans == 0, "every 8-bit code was read"
+    assert np.mean(recall) >= 0.98, np.mean(recall)
+    same = laid_out(vectors, rows, coarse=True)  # (another worker's layout of the same generation)
+    assert same.nearest(queries[0], 20, Searcher()) == coarse.nearest(queries[0], 20, Searcher()), "two workers rank apart"
+
+
+def test_searches_read_every_8_bit_code_until_the_coarse_codes_are_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The coarse codes are made in a thread: a search that comes first is answered by the full scan."""
+    vectors = topical_vectors(3000, seed=12)
+    rows = np.arange(len(vectors), dtype=np.int64)
+    made = threading.Event()
+    making = QuantisedMatrix._make_coarse
+
+    def held_back(self: QuantisedMatrix, *arguments: Any) -> None:
+        made.wait(30)
+        making(self, *arguments)
+
+    monkeypatch.setattr(QuantisedMatrix, "_make_coarse", held_back)
+    monkeypatch.setattr(quantised, "COARSE_FROM", 1)
+    codes = QuantisedMatrix(rows, vectors)
+    query = vectors[7].astype(np.float32)
+    before = codes.nearest(query, 10, Searcher())
+    assert codes._coarse is None and next(iter(before)) == 7
+    made.set()
+    assert codes.coarse_made is not None
+    codes.coarse_made.join(30)
+    after = codes.nearest(query, 10, Searcher())
+    assert codes._coarse is not None and list(after) == list(before)
+    assert np.allclose(list(after.values()), list(before.values()), rtol=0, atol=1e-5)  # (numpy's reading of the codes, not faiss's)

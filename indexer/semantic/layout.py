@@ -9,11 +9,11 @@ documents, 8-bit codes found through the generation's graph of nearest neighbour
 
 from __future__ import annotations
 
-import contextlib
 from typing import Sequence
 
 from indexer.semantic import neighbours, quantised
 from indexer.semantic.neighbours import NeighbourGraph
+from indexer.semantic.memory import give_back_freed_memory
 from indexer.semantic.quantised import QuantisedMatrix
 from indexer.semantic.vectors import DenseMatrix, VectorMatrix, VectorTable, digest_array, positions_of
 
@@ -35,14 +35,6 @@ def lay_out(hashes: Sequence[str], table: VectorTable, graph: NeighbourGraph | N
             matrix = QuantisedMatrix(rows, table.vectors)
         else:
             matrix = VectorMatrix.exact(rows, table.vectors)
-    _give_back_freed_memory()
+    give_back_freed_memory()
     return matrix
 
-
-def _give_back_freed_memory() -> None:
-    """Return the layout's scratch memory to the system (glibc keeps freed blocks under 32 MB)."""
-    import ctypes
-    import ctypes.util
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)

@@ -23,19 +23,22 @@ from indexer.semantic.quantised import QuantisedMatrix
 from indexer.semantic.vectors import ArticleVectors, DenseMatrix, SemanticQuery, VectorMatrix, VectorTable, digest_array
 
 DEPTH = 100
-LAYOUTS = {"exact": "exact float32 scan", "codes": "8-bit codes, scanned", "graph": "8-bit codes through the graph of neighbours"}
+LAYOUTS = {"exact": "exact float32 scan", "codes": "8-bit codes, scanned (coarse codes first)", "graph": "8-bit codes through the graph of neighbours"}
 
 
 @contextlib.contextmanager
 def laid_out(layout: str) -> Iterator[None]:
     """Searchers opened inside use ``layout`` whatever the index's size (the thresholds are read at layout)."""
-    saved = neighbours.GRAPH_FROM, quantised.QUANTISE_FROM
+    saved = neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM
     neighbours.GRAPH_FROM = 0 if layout == "graph" else math.inf  # type: ignore[assignment]
     quantised.QUANTISE_FROM = 0 if layout == "codes" else math.inf  # type: ignore[assignment]
+    quantised.COARSE_FROM = 0  # (the codes are scanned as a large index scans them: coarse codes first,
+    quantised.COARSE_IN_BACKGROUND = False  # made before the first search, so every search here reads them)
     try:
         yield
     finally:
-        neighbours.GRAPH_FROM, quantised.QUANTISE_FROM = saved
+        neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM = saved
+        quantised.COARSE_IN_BACKGROUND = True
 
 
 def nearest_recall(service: SearchService, queries: list[str], layout: str) -> float | None:
@@ -50,7 +53,8 @@ def nearest_recall(service: SearchService, queries: list[str], layout: str) -> f
     exact = VectorMatrix.exact(rows, table.vectors)
     found: DenseMatrix | None = exact
     if layout == "codes":
-        found = QuantisedMatrix(rows, table.vectors)
+        with laid_out(layout):
+            found = QuantisedMatrix(rows, table.vectors)
     elif layout == "graph":
         graph = NeighbourGraph.load(generation.folder) or NeighbourGraph.made(vectors)
         found = graph.matrix_for(digest_array(hashes), rows)
