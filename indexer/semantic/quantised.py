@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from indexer.semantic.memory import give_back_freed_memory
 
@@ -140,7 +140,14 @@ class _Decoding:
         return cls(storage, trained[:dimensions], trained[dimensions:])
 
     def cosines(self, query: "np.ndarray", positions: "np.ndarray") -> "np.ndarray":
-        return self.codes()[positions].astype("float32") @ (self.span / 255.0 * query) + float((self.low + 0.5 / 255.0 * self.span) @ query)
+        return self.cosines_of(query, self.rows(positions))
+
+    def rows(self, positions: "np.ndarray") -> "np.ndarray":
+        """The codes at ``positions`` as float32 rows, for :meth:`cosines_of`."""
+        return self.codes()[positions].astype("float32")
+
+    def cosines_of(self, query: "np.ndarray", rows: "np.ndarray") -> "np.ndarray":
+        return rows @ (self.span / 255.0 * query) + float((self.low + 0.5 / 255.0 * self.span) @ query)  # type: ignore[no-any-return]
 
     def codes(self) -> "np.ndarray":
         """The index's codes, (vectors, dimensions) bytes: a view of its own memory, made again
@@ -152,6 +159,14 @@ class _Decoding:
             view = faiss.rev_swig_ptr(self.storage.codes.data(), held * self.dimensions).reshape(held, self.dimensions)
             self._codes = (held, view)
         return self._codes[1]
+
+
+class Pool(NamedTuple):
+    """A first search's nearest codes, kept for feedback's moved query: their positions, and,
+    where the search decoded them, their codes as float32 rows (the moved query is one product)."""
+
+    positions: "np.ndarray"
+    rows: "np.ndarray | None"
 
 
 class QuantisedMatrix(CodedVectors):
@@ -207,49 +222,52 @@ class QuantisedMatrix(CodedVectors):
         """The ``count`` live documents most similar to ``query`` (document number -> cosine)."""
         return self.nearest_pooled(query, count, searcher, pool=0)[0]
 
-    def nearest_pooled(self, query: "np.ndarray", count: int, searcher: "Searcher", pool: int | None = None) -> "tuple[dict[int, float], np.ndarray]":
-        """:meth:`nearest`, and the positions of the ``pool`` nearest codes, nearest first, for
+    def nearest_pooled(self, query: "np.ndarray", count: int, searcher: "Searcher", pool: int | None = None) -> "tuple[dict[int, float], Pool]":
+        """:meth:`nearest`, and a :class:`Pool` of at least the ``pool`` nearest codes for
         :meth:`nearest_among` (default: :data:`FEEDBACK_POOL_SHARE` of the codes, at least
         :data:`FEEDBACK_POOL_LEAST`). One scan either way: keeping more costs only a longer heap."""
         import numpy as np
 
         if not len(self._docnums):
-            return {}, np.zeros(0, dtype=np.int64)
+            return {}, Pool(np.zeros(0, dtype=np.int64), None)
         if pool is None:
             pool = max(FEEDBACK_POOL_LEAST, math.ceil(FEEDBACK_POOL_SHARE * len(self._docnums)))
         wanted = min(len(self._docnums), max(count + 32, pool))  # (32: a few spare for documents deleted since)
         vector = np.asarray(query, dtype=np.float32)
-        coarse = self._coarse
-        if coarse is None:
+        coarse, decoding = self._coarse, self._decoding_of()
+        if coarse is None or decoding is None:
             found, positions = self._index.search(vector.reshape(1, -1), wanted)
             positions = positions[0][positions[0] >= 0]
-            scores = found[0][: len(positions)]
-        else:
-            _, candidates = coarse.search(vector.reshape(1, -1), min(len(self._docnums), max(wanted, COARSE_LEAST)))
-            candidates = candidates[0][candidates[0] >= 0]
-            cosines = self._cosines_at(vector, candidates)
-            order = np.argsort(-cosines, kind="stable")[:wanted]
-            positions, scores = candidates[order], cosines[order]
-        return self._live(positions.tolist(), scores.tolist(), count, searcher), positions
+            return self._live(positions.tolist(), found[0][: len(positions)].tolist(), count, searcher), Pool(positions, None)
+        _, candidates = coarse.search(vector.reshape(1, -1), min(len(self._docnums), max(wanted, COARSE_LEAST)))
+        candidates = candidates[0][candidates[0] >= 0]
+        rows = decoding.rows(candidates)
+        cosines = decoding.cosines_of(vector, rows)
+        order = np.argsort(-cosines, kind="stable")[: count + 32]
+        return self._live(candidates[order].tolist(), cosines[order].tolist(), count, searcher), Pool(candidates, rows)
 
-    def nearest_among(self, query: "np.ndarray", count: int, positions: "np.ndarray", searcher: "Searcher") -> dict[int, float]:
-        """The ``count`` live documents most similar to ``query`` among the codes at ``positions``
-        (a pool from :meth:`nearest_pooled`), with the cosines a scan would give (to about 1e-7)."""
+    def nearest_among(self, query: "np.ndarray", count: int, pool: "Pool", searcher: "Searcher") -> dict[int, float]:
+        """The ``count`` live documents most similar to ``query`` among the codes of ``pool`` (from
+        :meth:`nearest_pooled`), with the cosines a scan would give (to about 1e-7)."""
         import numpy as np
 
-        if not len(positions):
+        if not len(pool.positions):
             return {}
-        cosines = self._cosines_at(np.asarray(query, dtype=np.float32), positions)
+        vector = np.asarray(query, dtype=np.float32)
+        decoding = self._decoding_of()
+        if pool.rows is not None and decoding is not None:
+            cosines = decoding.cosines_of(vector, pool.rows)  # (the rows the first search decoded: not read again)
+        elif decoding is not None:
+            cosines = decoding.cosines(vector, pool.positions)
+        else:
+            cosines = self._index.reconstruct_batch(pool.positions) @ vector
         order = np.argsort(-cosines, kind="stable")[: count + 32]
-        return self._live(positions[order].tolist(), cosines[order].tolist(), count, searcher)
+        return self._live(pool.positions[order].tolist(), cosines[order].tolist(), count, searcher)
 
-    def _cosines_at(self, vector: "np.ndarray", positions: "np.ndarray") -> "np.ndarray":
-        """The cosines of ``vector`` (float32) with the 8-bit codes at ``positions``, as a scan reads them."""
+    def _decoding_of(self) -> "_Decoding | None":
         if not self._decoding_read:
             self._decoding, self._decoding_read = _Decoding.of(self._index), True
-        if self._decoding is None:
-            return self._index.reconstruct_batch(positions) @ vector  # type: ignore[no-any-return]
-        return self._decoding.cosines(vector, positions)
+        return self._decoding
 
     def _live(self, positions: list[int], scores: list[float], count: int, searcher: "Searcher") -> dict[int, float]:
         """The first ``count`` of ``positions`` whose documents are live (document number -> score)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from indexer.index.atomic import atomic_file
 
@@ -206,9 +206,9 @@ class PooledMatrix(Protocol):
     """A layout that scans every vector (:class:`~indexer.semantic.quantised.QuantisedMatrix`): its
     scan can keep a pool of the nearest, and a moved query is ranked among them instead of scanned."""
 
-    def nearest_pooled(self, query: "np.ndarray", count: int, searcher: "Searcher") -> "tuple[dict[int, float], np.ndarray]": ...
+    def nearest_pooled(self, query: "np.ndarray", count: int, searcher: "Searcher") -> "tuple[dict[int, float], Any]": ...
 
-    def nearest_among(self, query: "np.ndarray", count: int, positions: "np.ndarray", searcher: "Searcher") -> dict[int, float]: ...
+    def nearest_among(self, query: "np.ndarray", count: int, pool: Any, searcher: "Searcher") -> dict[int, float]: ...
 
 
 class DenseMatrix(Protocol):
@@ -239,9 +239,9 @@ class SemanticQuery:
     #: fitted query encoder), for reading passages; None where only the model could (older indexes).
     embed_texts: "Callable[[list[str]], np.ndarray] | None" = None
     _vector: "np.ndarray | None" = None
-    #: A moved query's candidates (a :class:`PooledMatrix`'s positions): the first query's nearest.
-    _among: "np.ndarray | None" = None
-    _pool: "np.ndarray | None" = field(default=None, init=False)  # (the pool this query's scan kept)
+    #: A moved query's candidates (a :class:`PooledMatrix`'s pool): the first query's nearest.
+    _among: Any = None
+    _pool: Any = field(default=None, init=False)  # (the pool this query's scan kept)
 
     @property
     def vector(self) -> "np.ndarray":

@@ -47,7 +47,7 @@ STAGES: list[tuple[Any, str, str]] = [
     (ranked, "bm25f_scores", "  BM25F"),
     (ranked, "fuse", "  fusion with meaning"),
     (vectors.VectorMatrix, "nearest", "   nearest articles (matrix pass)"),
-    (quantised.QuantisedMatrix, "nearest_pooled", "   nearest articles (8-bit scan, keeping feedback's pool)"),
+    (quantised.QuantisedMatrix, "nearest_pooled", "   nearest articles (coarse scan, best by 8-bit codes; keeps the pool)"),
     (quantised.QuantisedMatrix, "nearest_among", "   feedback's nearest, among the pool (8-bit)"),
     (neighbours.NeighbourMatrix, "nearest", "   nearest articles (graph)"),
     (quantised.CodedVectors, "similarity", "   similarity of the other candidates (8-bit)"),
@@ -97,6 +97,7 @@ def main() -> None:
     indexes = [args.index] if args.index else sorted((CACHE / args.collection).glob("index-*-semantic"), key=lambda path: path.stat().st_mtime)
     if not indexes:
         raise SystemExit(f"no cached index for {args.collection}: run `make eval` first")
+    quantised.COARSE_IN_BACKGROUND = False  # (made before the timings, as a worker has them after its first seconds)
     spent: dict[str, float] = collections.defaultdict(float)
     for owner, name, label in STAGES:
         if hasattr(owner, name):
