@@ -1,9 +1,8 @@
 """The graph of nearest neighbours (large indexes): the exact scan's nearest articles, kept in step by updates.
 
-The graph is made from :data:`~indexer.semantic.neighbours.GRAPH_FROM` articles and searched
-from :data:`~indexer.semantic.neighbours.GRAPH_SEARCHED_FROM` (8-bit codes are scanned without
-it from :data:`~indexer.semantic.quantised.QUANTISE_FROM`); these tests lower the thresholds so
-that small corpora use them too.
+The graph is made from :data:`~indexer.semantic.neighbours.GRAPH_FROM` articles (and
+8-bit codes are scanned without it from :data:`~indexer.semantic.quantised.QUANTISE_FROM`);
+these tests lower both thresholds so that small corpora use them too.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ def queries_near(vectors: ArticleVectors, count: int = 40) -> np.ndarray:
 
 def every_size_large(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(neighbours, "GRAPH_FROM", 1)
-    monkeypatch.setattr(neighbours, "GRAPH_SEARCHED_FROM", 1)
     monkeypatch.setattr(quantised, "QUANTISE_FROM", 1)
 
 
@@ -184,10 +182,8 @@ def test_build_and_update_keep_a_graph_that_searches_rank_through(tmp_path: Path
 
 
 def test_mid_sized_indexes_search_through_the_graph_and_fall_back_to_the_exact_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From GRAPH_SEARCHED_FROM articles the graph is used, though the codes are not scanned below QUANTISE_FROM."""
+    """From GRAPH_FROM articles the graph is used, though the codes are not scanned below QUANTISE_FROM."""
     monkeypatch.setattr(neighbours, "GRAPH_FROM", 100)
-    monkeypatch.setattr(neighbours, "GRAPH_SEARCHED_FROM", 100)
-    monkeypatch.setattr(quantised, "QUANTISE_FROM", 1000)
     names = digests(300)
     vectors = vectors_of(names)
     vectors.save(tmp_path)
@@ -203,9 +199,7 @@ def test_mid_sized_indexes_search_through_the_graph_and_fall_back_to_the_exact_s
     table = VectorTable.load(tmp_path)
     assert table is not None
     assert isinstance(lay_out(names + digests(1, start=999), table, graph), VectorMatrix)  # the graph lacks it: exact scan
-    assert isinstance(lay_out(names[:99], table, graph), VectorMatrix)  # below GRAPH_SEARCHED_FROM
-    monkeypatch.setattr(neighbours, "GRAPH_SEARCHED_FROM", 301)
-    assert isinstance(lay_out(names, table, graph), VectorMatrix)  # a graph made, but not yet searched at this size
+    assert isinstance(lay_out(names[:99], table, graph), VectorMatrix)  # below GRAPH_FROM
     monkeypatch.setattr(neighbours, "GRAPH_FROM", 1000)
     write_neighbours(tmp_path, vectors)
     assert not (tmp_path / NEIGHBOURS_FILE).exists()

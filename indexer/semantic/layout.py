@@ -1,10 +1,10 @@
 """The article vectors laid out for one searcher's documents: exact, as 8-bit codes, or through the graph.
 
-Which one is a matter of size: from :data:`~indexer.semantic.neighbours.GRAPH_SEARCHED_FROM`
+Which one is a matter of size: from :data:`~indexer.semantic.neighbours.GRAPH_FROM`
 documents, 8-bit codes found through the generation's graph of nearest neighbours
-(:mod:`indexer.semantic.neighbours`) when it holds them all and is calibrated to a breadth; else,
-from :data:`~indexer.semantic.quantised.QUANTISE_FROM`, the 8-bit codes scanned (coarse codes
-first, :mod:`indexer.semantic.quantised`), and below that the float32 matrix, small and exact.
+(:mod:`indexer.semantic.neighbours`) when it holds them all; without it, from
+:data:`~indexer.semantic.quantised.QUANTISE_FROM` the 8-bit codes scanned whole
+(:mod:`indexer.semantic.quantised`), and below that the float32 matrix, small and exact.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def lay_out(hashes: Sequence[str], table: VectorTable, graph: NeighbourGraph | N
     wanted = digest_array(hashes)
     rows = positions_of(table.hashes, wanted)
     matrix: DenseMatrix | None = None
-    if len(hashes) >= neighbours.GRAPH_SEARCHED_FROM and graph is not None and graph.model == table.model:
+    if len(hashes) >= neighbours.GRAPH_FROM and graph is not None and graph.model == table.model:
         matrix = graph.matrix_for(wanted, rows)
     if matrix is None:
         if len(hashes) >= quantised.QUANTISE_FROM and quantised.quantisation_available():

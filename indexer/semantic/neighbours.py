@@ -6,9 +6,8 @@ scan reads every article's vector each time: about 5 ms for 8-bit codes at
 100,000 articles, 0.2 ms for float32 at 3,600. faiss's HNSW graph over 8-bit
 codes finds them by visiting a few hundred to a few thousand articles, with
 recall@100 against the exact scan about 0.99 on the judged collections
-(``make eval`` reports it). Below :data:`GRAPH_SEARCHED_FROM` articles the
-coarse codes' scan costs less still, so searches go through the graph from there;
-it is made from :data:`GRAPH_FROM`.
+(``make eval`` reports it), so from :data:`GRAPH_FROM` articles searches go
+through it.
 
 Making the graph takes about 20 s at 100,000 articles on two cores, far too
 long for each web worker after each update; so ``index build`` makes it,
@@ -48,18 +47,13 @@ if TYPE_CHECKING:
     import numpy as np
     from whoosh.searching import Searcher
 
-__all__ = ["NEIGHBOURS_FILE", "GRAPH_FROM", "GRAPH_SEARCHED_FROM", "NeighbourGraph", "NeighbourMatrix", "write_neighbours"]
+__all__ = ["NEIGHBOURS_FILE", "GRAPH_FROM", "NeighbourGraph", "NeighbourMatrix", "write_neighbours"]
 
 NEIGHBOURS_FILE = "neighbours.npz"
-#: Articles from which a generation has a graph (made from here, so that it only grows with the
-#: index, and ``make eval`` measures it on the judged collections).
+#: Articles from which a generation has a graph and searches go through it: above about 2,000
+#: a graph search (two of them: the query's 20 nearest, then its feedback's 100) costs less than
+#: scanning the float32 matrix once (tests/eval/RESULTS.md, step 27).
 GRAPH_FROM = 2_000
-#: Articles from which searches go through the graph. Below, the coarse codes' scan and ranking
-#: among feedback's pool (:mod:`indexer.semantic.quantised`) cost less than two graph searches
-#: (0.51 against 0.63 ms CPU a search at 3,633 articles; tests/eval/RESULTS.md, step 34); the
-#: scan grows with the articles (about 2 ms at 100,000) and the graph's search hardly does.
-#: Where between the two they cross is not measured: 20,000 is where codes were scanned before.
-GRAPH_SEARCHED_FROM = 20_000
 #: Links per article in the graph (faiss's M): 16 loses nothing against 32 on the judged collections.
 LINKS = 16
 #: Candidates kept while linking a new article (efConstruction).

@@ -15,8 +15,8 @@ and exact, and is kept.
 Reading every 8-bit code is itself most of a search by meaning at 100,000
 articles, so from :data:`COARSE_FROM` a scan reads a coarser code first (half a
 byte for two dimensions, which faiss scans in registers: a tenth of the time)
-and ranks only its best 2% (at least 500) by their 8-bit codes. Feedback's moved
-query is ranked among those too (:data:`FEEDBACK_POOL_SHARE`): one coarse scan a query.
+and ranks only its best thousand by their 8-bit codes. Feedback's moved query
+is ranked among those too (:data:`FEEDBACK_POOL_SHARE`): one coarse scan a query.
 """
 
 from __future__ import annotations
@@ -34,27 +34,26 @@ if TYPE_CHECKING:
 __all__ = ["CodedVectors", "QuantisedMatrix", "QUANTISE_FROM", "FEEDBACK_POOL_SHARE", "FEEDBACK_POOL_LEAST", "COARSE_FROM",
            "COARSE_LEAST", "quantisation_available"]
 
-#: Articles from which the vectors are quantised (below: float32, 3 MB a worker, and the coarse
-#: codes' training would cost more than they save).
-QUANTISE_FROM = 2_000
+#: Articles from which the vectors are quantised (below: float32 is under 30 MB a worker).
+QUANTISE_FROM = 20_000
 #: Rows laid out at a time, so that no full float32 copy is ever held.
 CHUNK = 8192
 #: Feedback's candidates. A fusion searches twice: for the query, then for the query moved
 #: towards its two best articles. The moved query's nearest lie among the first search's nearest,
 #: so the first keeps this share of the articles (at least FEEDBACK_POOL_LEAST) and the moved
 #: query is ranked among them from their codes instead of scanning again. At 100,000 generated
-#: articles a pool of 2% (2,000) keeps 0.987 of the moved query's exact nearest 100 (1%: 0.972;
+#: articles a pool of 2,000 keeps 0.987 of the moved query's exact nearest 100 (1,000: 0.972;
 #: tests/bench/RESULTS.md, 2026-12-06); ``make eval`` and the bench report it.
-FEEDBACK_POOL_SHARE = 0.02
-FEEDBACK_POOL_LEAST = 500
+FEEDBACK_POOL_SHARE = 0.01
+FEEDBACK_POOL_LEAST = 2000
 #: From this many codes a scan first reads a coarse code of every article (faiss's product
 #: quantiser with fast scan: 4 bits for each two dimensions, 96 bytes an article at 384), takes
 #: the COARSE_LEAST best by it and ranks those by their 8-bit codes. At 100,000 generated
 #: articles that is 0.5 ms against 5 ms for reading every 8-bit code, and it finds what they do:
 #: 0.990 of the exact nearest 100 either way (tests/bench/RESULTS.md, 2026-12-06; ``make eval``
 #: reports it on the judged collections).
-COARSE_FROM = QUANTISE_FROM  # (wherever searches scan codes, the coarse ones go first)
-COARSE_LEAST = 500
+COARSE_FROM = 20_000  # (as QUANTISE_FROM: wherever searches scan codes, the coarse ones go first)
+COARSE_LEAST = 1000
 #: At most this many articles, evenly spaced, train the coarse codes (faiss reads no more), and
 #: the rows coded at a time.
 COARSE_TRAINING = 4096

@@ -1,10 +1,10 @@
 """Each layout of the article vectors against the exact scan, on a judged collection (printed by ``make eval``).
 
 A search by meaning reaches the article vectors in one of three ways, by the
-index's size: the exact float32 matrix (below ``QUANTISE_FROM`` articles), the
-8-bit codes scanned, coarse codes first (from there on), or the generation's
-graph of nearest neighbours over 8-bit codes (from ``GRAPH_SEARCHED_FROM``, where
-it is calibrated). This lays the same vectors out each way and reports (1)
+index's size: the exact float32 matrix (below ``GRAPH_FROM`` articles), the
+generation's graph of nearest neighbours over 8-bit codes (from there on), or,
+where a generation lacks its graph, the 8-bit codes scanned whole (from
+``QUANTISE_FROM``). This lays the same vectors out each way and reports (1)
 recall@100 of each layout's nearest articles against the exact ones, query by
 query, and (2) nDCG@10 with every search using that layout.
 """
@@ -29,16 +29,15 @@ LAYOUTS = {"exact": "exact float32 scan", "codes": "8-bit codes, scanned (coarse
 @contextlib.contextmanager
 def laid_out(layout: str) -> Iterator[None]:
     """Searchers opened inside use ``layout`` whatever the index's size (the thresholds are read at layout)."""
-    saved = neighbours.GRAPH_FROM, neighbours.GRAPH_SEARCHED_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM
+    saved = neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM
     neighbours.GRAPH_FROM = 0 if layout == "graph" else math.inf  # type: ignore[assignment]
-    neighbours.GRAPH_SEARCHED_FROM = 0 if layout == "graph" else math.inf  # type: ignore[assignment]
     quantised.QUANTISE_FROM = 0 if layout == "codes" else math.inf  # type: ignore[assignment]
     quantised.COARSE_FROM = 0  # (the codes are scanned as a large index scans them: coarse codes first,
     quantised.COARSE_IN_BACKGROUND = False  # made before the first search, so every search here reads them)
     try:
         yield
     finally:
-        neighbours.GRAPH_FROM, neighbours.GRAPH_SEARCHED_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM = saved
+        neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM = saved
         quantised.COARSE_IN_BACKGROUND = True
 
 

@@ -265,8 +265,8 @@ def print_table(outcome: Outcome) -> bool:
               f"API search() p50 {statistics.median(outcome.words_api_ms):.2f} ms")
     print(f"  API search() page 1 of 10, with snippets: p50 {statistics.median(outcome.api_ms):.2f} ms; "
           f"its top 10 equals the scored ranking for {outcome.queries - outcome.api_mismatches}/{outcome.queries} queries")
-    used = {"exact": f"below {quantised.quantised.QUANTISE_FROM:,} articles", "graph": f"from {quantised.neighbours.GRAPH_SEARCHED_FROM:,}, where calibrated",
-            "codes": f"from {quantised.quantised.QUANTISE_FROM:,}"}
+    used = {"exact": f"below {quantised.neighbours.GRAPH_FROM:,} articles", "graph": f"from {quantised.neighbours.GRAPH_FROM:,}",
+            "codes": f"from {quantised.quantised.QUANTISE_FROM:,} when a generation lacks its graph"}
     for layout, label in quantised.LAYOUTS.items():
         recall, ndcg = outcome.large_recall.get(layout, 1.0), outcome.large_ndcg.get(layout)
         if recall is not None and ndcg is not None:
