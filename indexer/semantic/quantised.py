@@ -15,8 +15,9 @@ and exact, and is kept.
 Reading every 8-bit code is itself most of a search by meaning at 100,000
 articles, so from :data:`COARSE_FROM` a scan reads a coarser code first (half a
 byte for two dimensions, which faiss scans in registers: a tenth of the time)
-and ranks only its best thousand by their 8-bit codes. Feedback's moved query
-is ranked among those too (:data:`FEEDBACK_POOL_SHARE`): one coarse scan a query.
+and ranks only its best (feedback's pool, :data:`FEEDBACK_POOL_SHARE`: 2,000 at
+100,000 articles) by their 8-bit codes. Feedback's moved query is ranked among
+those too: one coarse scan a query.
 """
 
 from __future__ import annotations
@@ -106,13 +107,18 @@ class CodedVectors:
         values = np.zeros(len(asked), dtype=np.float32)
         if known.any():
             positions = self._ids[asked[known]]
-            if not self._decoding_read:
-                self._decoding, self._decoding_read = _Decoding.of(self._index), True
-            if self._decoding is None:
+            decoding = self._decoding_of()
+            if decoding is None:
                 values[known] = self._index.reconstruct_batch(positions) @ query
             else:
-                values[known] = self._decoding.cosines(np.asarray(query, dtype=np.float32), positions)
+                values[known] = decoding.cosines(np.asarray(query, dtype=np.float32), positions)
         return values.tolist()
+
+    def _decoding_of(self) -> "_Decoding | None":
+        """The codes' decoding, read at the first cosine asked."""
+        if not self._decoding_read:
+            self._decoding, self._decoding_read = _Decoding.of(self._index), True
+        return self._decoding
 
 
 class _Decoding:
@@ -186,7 +192,7 @@ class QuantisedMatrix(CodedVectors):
         dimensions = vectors.shape[1] or 1
         self._index = faiss.IndexScalarQuantizer(dimensions, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
         self._coarse: Any = None  # (the coarse codes, from COARSE_FROM articles, once made)
-        #: The thread making the coarse codes (None: made already, or not at this size).
+        #: The thread that makes the coarse codes (None: made before the layout returned, or none at this size).
         self.coarse_made: threading.Thread | None = None
         if not len(self._docnums):
             return
@@ -263,11 +269,6 @@ class QuantisedMatrix(CodedVectors):
             cosines = self._index.reconstruct_batch(pool.positions) @ vector
         order = np.argsort(-cosines, kind="stable")[: count + 32]
         return self._live(pool.positions[order].tolist(), cosines[order].tolist(), count, searcher)
-
-    def _decoding_of(self) -> "_Decoding | None":
-        if not self._decoding_read:
-            self._decoding, self._decoding_read = _Decoding.of(self._index), True
-        return self._decoding
 
     def _live(self, positions: list[int], scores: list[float], count: int, searcher: "Searcher") -> dict[int, float]:
         """The first ``count`` of ``positions`` whose documents are live (document number -> score)."""

@@ -29,7 +29,7 @@ LAYOUTS = {"exact": "exact float32 scan", "codes": "8-bit codes, scanned (coarse
 @contextlib.contextmanager
 def laid_out(layout: str) -> Iterator[None]:
     """Searchers opened inside use ``layout`` whatever the index's size (the thresholds are read at layout)."""
-    saved = neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM
+    saved = neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM, quantised.COARSE_IN_BACKGROUND
     neighbours.GRAPH_FROM = 0 if layout == "graph" else math.inf  # type: ignore[assignment]
     quantised.QUANTISE_FROM = 0 if layout == "codes" else math.inf  # type: ignore[assignment]
     quantised.COARSE_FROM = 0  # (the codes are scanned as a large index scans them: coarse codes first,
@@ -37,8 +37,7 @@ def laid_out(layout: str) -> Iterator[None]:
     try:
         yield
     finally:
-        neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM = saved
-        quantised.COARSE_IN_BACKGROUND = True
+        neighbours.GRAPH_FROM, quantised.QUANTISE_FROM, quantised.COARSE_FROM, quantised.COARSE_IN_BACKGROUND = saved
 
 
 def nearest_recall(service: SearchService, queries: list[str], layout: str) -> float | None:
